@@ -1,0 +1,202 @@
+#include "client/client.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+
+namespace lantern::client {
+namespace {
+
+using grpc::health::v1::HealthCheckRequest;
+using grpc::health::v1::HealthCheckResponse;
+
+// gRPC's default reconnect backoff grows to 120 s, so a client that started
+// before its server could sit out minutes after the server came up. Two
+// seconds keeps WaitUntilServing() responsive at a negligible cost.
+constexpr int kMaxReconnectBackoffMs = 2000;
+
+// Poll interval of WaitUntilServing() while the server answers NOT_SERVING.
+constexpr absl::Duration kHealthPollInterval = absl::Milliseconds(100);
+// Lower bound on one poll's deadline, so that even WaitUntilServing(0) asks
+// the server once.
+constexpr absl::Duration kMinHealthPollDeadline = absl::Milliseconds(100);
+
+std::shared_ptr<grpc::Channel> MakeChannel(const ClientOptions& options) {
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, kMaxReconnectBackoffMs);
+  return grpc::CreateCustomChannel(options.target,
+                                   grpc::InsecureChannelCredentials(), args);
+}
+
+// Sets a deadline `timeout` from now; an infinite timeout sets none.
+void SetTimeout(grpc::ClientContext& context, absl::Duration timeout) {
+  if (timeout == absl::InfiniteDuration()) return;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + timeout));
+}
+
+}  // namespace
+
+absl::Status FromGrpcStatus(const grpc::Status& status) {
+  // grpc::StatusCode and absl::StatusCode share the canonical code numbers.
+  return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
+                      status.error_message());
+}
+
+Client::Client(ClientOptions options)
+    : options_(std::move(options)),
+      channel_(MakeChannel(options_)),
+      analyzer_(lantern::v1::Analyzer::NewStub(channel_)),
+      health_(grpc::health::v1::Health::NewStub(channel_)) {}
+
+const ClientOptions& Client::options() const { return options_; }
+
+absl::StatusOr<lantern::v1::Analysis> Client::Analyze(
+    const lantern::v1::ChatMessage& message) {
+  return Analyze(message, options_.timeout);
+}
+
+absl::StatusOr<lantern::v1::Analysis> Client::Analyze(
+    const lantern::v1::ChatMessage& message, absl::Duration timeout) {
+  grpc::ClientContext context;
+  SetTimeout(context, timeout);
+  lantern::v1::AnalyzeRequest request;
+  *request.mutable_message() = message;
+  lantern::v1::AnalyzeResponse response;
+  grpc::Status status = analyzer_->Analyze(&context, request, &response);
+  if (!status.ok()) return FromGrpcStatus(status);
+  if (!response.has_analysis()) {
+    return absl::InternalError("server answered Analyze without an analysis");
+  }
+  return std::move(*response.mutable_analysis());
+}
+
+absl::StatusOr<lantern::v1::GetStatusResponse> Client::GetStatus() {
+  grpc::ClientContext context;
+  SetTimeout(context, options_.timeout);
+  lantern::v1::GetStatusResponse response;
+  grpc::Status status = analyzer_->GetStatus(
+      &context, lantern::v1::GetStatusRequest(), &response);
+  if (!status.ok()) return FromGrpcStatus(status);
+  return response;
+}
+
+absl::StatusOr<HealthCheckResponse::ServingStatus> Client::CheckHealth(
+    const std::string& service) {
+  grpc::ClientContext context;
+  SetTimeout(context, options_.timeout);
+  HealthCheckRequest request;
+  request.set_service(service);
+  HealthCheckResponse response;
+  grpc::Status status = health_->Check(&context, request, &response);
+  // The health service answers Check for an unregistered service with
+  // NOT_FOUND; SERVICE_UNKNOWN is the same fact as a state.
+  if (status.error_code() == grpc::StatusCode::NOT_FOUND) {
+    return HealthCheckResponse::SERVICE_UNKNOWN;
+  }
+  if (!status.ok()) return FromGrpcStatus(status);
+  return response.status();
+}
+
+absl::Status Client::WaitUntilServing(absl::Duration timeout) {
+  return WaitUntilServing(timeout, "");
+}
+
+absl::Status Client::WaitUntilServing(absl::Duration timeout,
+                                      const std::string& service) {
+  const absl::Time give_up = absl::Now() + timeout;
+  std::string last = "no answer";
+  // Polls fail fast, so that while the server is down each one tells why.
+  while (true) {
+    const absl::Duration remaining = give_up - absl::Now();
+    grpc::ClientContext context;
+    SetTimeout(context, std::min(options_.timeout,
+                                 std::max(remaining, kMinHealthPollDeadline)));
+    HealthCheckRequest request;
+    request.set_service(service);
+    HealthCheckResponse response;
+    const grpc::Status status = health_->Check(&context, request, &response);
+    if (status.ok()) {
+      if (response.status() == HealthCheckResponse::SERVING) {
+        return absl::OkStatus();
+      }
+      last = HealthCheckResponse::ServingStatus_Name(response.status());
+    } else if (status.error_code() == grpc::StatusCode::UNIMPLEMENTED) {
+      return FromGrpcStatus(status);  // No health service: waiting is futile.
+    } else if (status.error_code() == grpc::StatusCode::NOT_FOUND) {
+      last = HealthCheckResponse::ServingStatus_Name(
+          HealthCheckResponse::SERVICE_UNKNOWN);
+    } else {
+      last =
+          absl::StrCat(absl::StatusCodeToString(
+                           static_cast<absl::StatusCode>(status.error_code())),
+                       ": ", status.error_message());
+    }
+    const absl::Time now = absl::Now();
+    if (now >= give_up) break;
+    // A fail-fast call does not poll the channel, and in gRPC 1.51 nothing
+    // else does but a 5 s backup poller: a reconnect attempt would finish
+    // only seconds after the server came up. Waiting on the channel polls
+    // it, so the next Check goes out as soon as it is connected.
+    const absl::Time next_poll = std::min(give_up, now + kHealthPollInterval);
+    channel_->WaitForConnected(absl::ToChronoTime(next_poll));
+    const absl::Duration pause = next_poll - absl::Now();
+    if (pause > absl::ZeroDuration()) absl::SleepFor(pause);
+  }
+  return absl::DeadlineExceededError(absl::StrCat("not SERVING after ",
+                                                  absl::FormatDuration(timeout),
+                                                  "; last state: ", last));
+}
+
+std::unique_ptr<AnalyzeStream> Client::OpenStream() {
+  return OpenStream(absl::InfiniteDuration());
+}
+
+std::unique_ptr<AnalyzeStream> Client::OpenStream(absl::Duration timeout) {
+  // Not make_unique: the constructor is private to Client.
+  return std::unique_ptr<AnalyzeStream>(
+      new AnalyzeStream(channel_, *analyzer_, timeout));
+}
+
+AnalyzeStream::AnalyzeStream(std::shared_ptr<grpc::Channel> channel,
+                             lantern::v1::Analyzer::Stub& stub,
+                             absl::Duration timeout)
+    : channel_(std::move(channel)) {
+  SetTimeout(context_, timeout);
+  stream_ = stub.StreamAnalyze(&context_);
+}
+
+AnalyzeStream::~AnalyzeStream() {
+  if (finished_) return;
+  // The sync API requires Finish() before the call object goes away; cancel
+  // first so draining the responses cannot block.
+  context_.TryCancel();
+  lantern::v1::StreamAnalyzeResponse ignored;
+  while (stream_->Read(&ignored)) {
+  }
+  stream_->Finish().IgnoreError();
+}
+
+bool AnalyzeStream::Write(const lantern::v1::ChatMessage& message) {
+  lantern::v1::StreamAnalyzeRequest request;
+  *request.mutable_message() = message;
+  return stream_->Write(request);
+}
+
+bool AnalyzeStream::WritesDone() { return stream_->WritesDone(); }
+
+bool AnalyzeStream::Read(lantern::v1::StreamAnalyzeResponse* response) {
+  return stream_->Read(response);
+}
+
+absl::Status AnalyzeStream::Finish() {
+  if (!finished_) {
+    final_status_ = FromGrpcStatus(stream_->Finish());
+    finished_ = true;
+  }
+  return final_status_;
+}
+
+void AnalyzeStream::Cancel() { context_.TryCancel(); }
+
+}  // namespace lantern::client

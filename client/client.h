@@ -1,0 +1,167 @@
+// C++ client for the Lantern Analyzer service (lantern.v1.Analyzer) and the
+// standard gRPC health service (grpc.health.v1.Health).
+//
+// The client is a thin, synchronous wrapper around the generated stubs: it
+// owns one channel, applies a deadline to every unary call and converts
+// grpc::Status to absl::Status. It never throws. It depends only on the
+// generated API protos and gRPC (never on LibTorch or core/).
+//
+// Status codes returned by the RPC methods are the server's codes, unchanged
+// (see proto/lantern/v1/analyzer.proto), plus the ones gRPC itself produces:
+//   UNAVAILABLE        the server cannot be reached (or is warming
+//   up/draining). DEADLINE_EXCEEDED  the call's deadline passed. UNIMPLEMENTED
+//   the server does not offer the method (e.g. no health
+//                      service).
+//
+// Transport: plaintext (grpc::InsecureChannelCredentials). TLS is a later
+// option: it would be a credentials field in ClientOptions, nothing else
+// changes.
+#ifndef LANTERN_CLIENT_CLIENT_H_
+#define LANTERN_CLIENT_CLIENT_H_
+
+#include <grpcpp/grpcpp.h>
+
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "grpc/health/v1/health.grpc.pb.h"
+#include "grpc/health/v1/health.pb.h"
+#include "lantern/v1/analyzer.grpc.pb.h"
+#include "lantern/v1/analyzer.pb.h"
+
+namespace lantern::client {
+
+struct ClientOptions {
+  // host:port of the server (any gRPC target URI works, e.g. "dns:///h:p").
+  std::string target = "127.0.0.1:50051";
+  // Per-call deadline for unary calls (Analyze, GetStatus, CheckHealth).
+  // absl::InfiniteDuration() means no deadline.
+  absl::Duration timeout = absl::Seconds(10);
+};
+
+// Converts a grpc::Status to absl::Status (same code numbers, same message).
+absl::Status FromGrpcStatus(const grpc::Status& status);
+
+class AnalyzeStream;
+
+// One channel, reused for every call.
+//
+// Thread-safety: every method may be called concurrently from any number of
+// threads. The channel connects lazily on the first call and reconnects on
+// its own; constructing a Client never fails and never blocks.
+//
+// Unary calls fail fast: while the server is unreachable they return
+// UNAVAILABLE at once. gRPC 1.51 notices a reconnect only when something
+// polls the channel (at worst its 5 s backup poller), so after an outage
+// calls may keep failing for a few seconds; WaitUntilServing() polls the
+// channel itself and returns as soon as the server is back.
+class Client {
+ public:
+  explicit Client(ClientOptions options);
+
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+
+  // Analyzer/Analyze with the default deadline (options().timeout).
+  // Returns the server's Analysis, or the call's status (see file comment).
+  // Returns INTERNAL if the server answered OK without an Analysis.
+  absl::StatusOr<lantern::v1::Analysis> Analyze(
+      const lantern::v1::ChatMessage& message);
+  // Same, with an explicit deadline for this call only.
+  absl::StatusOr<lantern::v1::Analysis> Analyze(
+      const lantern::v1::ChatMessage& message, absl::Duration timeout);
+
+  // Analyzer/GetStatus with the default deadline.
+  absl::StatusOr<lantern::v1::GetStatusResponse> GetStatus();
+
+  // grpc.health.v1.Health/Check for `service` ("" = whole server), with the
+  // default deadline. Fails fast (UNAVAILABLE) when the server is down.
+  // NOT_FOUND from the server (service not registered) is returned as the
+  // state SERVICE_UNKNOWN rather than as an error.
+  absl::StatusOr<grpc::health::v1::HealthCheckResponse::ServingStatus>
+  CheckHealth(const std::string& service = "");
+
+  // Polls Check("") every 0.1 s until SERVING or `timeout` passes; always
+  // asks at least once. Meanwhile an unreachable server counts as "not yet".
+  // Returns OK once SERVING; DEADLINE_EXCEEDED with the last state or last
+  // error in the message when `timeout` passes; UNIMPLEMENTED at once if the
+  // server has no health service. May overrun `timeout` by up to 0.1 s.
+  absl::Status WaitUntilServing(absl::Duration timeout);
+  // Same for one named service (NOT_FOUND/SERVICE_UNKNOWN counts as "not
+  // yet": the server may register the service late).
+  absl::Status WaitUntilServing(absl::Duration timeout,
+                                const std::string& service);
+
+  // Opens a StreamAnalyze call with no deadline. Never returns null; if the
+  // server is unreachable, Write() returns false and Finish() reports why.
+  std::unique_ptr<AnalyzeStream> OpenStream();
+  // Same, with a deadline for the whole stream.
+  std::unique_ptr<AnalyzeStream> OpenStream(absl::Duration timeout);
+
+  const ClientOptions& options() const;
+
+ private:
+  const ClientOptions options_;
+  const std::shared_ptr<grpc::Channel> channel_;
+  const std::unique_ptr<lantern::v1::Analyzer::Stub> analyzer_;
+  const std::unique_ptr<grpc::health::v1::Health::Stub> health_;
+};
+
+// A bidirectional StreamAnalyze call (sync API). Every message written gets
+// exactly one StreamAnalyzeResponse (an Analysis or a per-message error),
+// not necessarily in write order: correlate with `message_id`/`sequence`.
+// If the call ends early (e.g. UNAVAILABLE when the server drains), messages
+// without an answer were not analysed and should be resent.
+//
+// Thread-safety: Write() and WritesDone() may be called from one thread while
+// Read() runs on another; Cancel() may be called from any thread at any time.
+// Finish() must not run concurrently with any other method but Cancel().
+//
+// Lifetime: the stream keeps the channel alive and may outlive its Client.
+// Destroying a stream that was not finished cancels the call and reaps it.
+class AnalyzeStream {
+ public:
+  ~AnalyzeStream();
+
+  AnalyzeStream(const AnalyzeStream&) = delete;
+  AnalyzeStream& operator=(const AnalyzeStream&) = delete;
+
+  // Sends one message. Blocks while the server's flow-control window is
+  // full. Returns false if the stream is broken (the call is over: read the
+  // remaining responses, then Finish() says why).
+  bool Write(const lantern::v1::ChatMessage& message);
+  // Half-closes: no more writes. Returns false if the stream is broken.
+  bool WritesDone();
+  // Blocks for the next response. Returns false at end of stream.
+  bool Read(lantern::v1::StreamAnalyzeResponse* response);
+  // Call after Read() returned false. Returns the call's final status: OK
+  // after WritesDone() and every answer; UNAVAILABLE if the server drains or
+  // cannot be reached; CANCELLED after Cancel(); DEADLINE_EXCEEDED. Calling
+  // it again returns the same status.
+  absl::Status Finish();
+  // TryCancel on the context: pending and future Read()/Write() return false
+  // soon, and Finish() returns CANCELLED (unless the call already ended).
+  void Cancel();
+
+ private:
+  friend class Client;
+  AnalyzeStream(std::shared_ptr<grpc::Channel> channel,
+                lantern::v1::Analyzer::Stub& stub, absl::Duration timeout);
+
+  // Declaration order matters: the reader-writer uses the context and the
+  // channel, so it is declared last and destroyed first.
+  const std::shared_ptr<grpc::Channel> channel_;
+  grpc::ClientContext context_;
+  std::unique_ptr<grpc::ClientReaderWriter<lantern::v1::StreamAnalyzeRequest,
+                                           lantern::v1::StreamAnalyzeResponse>>
+      stream_;
+  bool finished_ = false;
+  absl::Status final_status_;
+};
+
+}  // namespace lantern::client
+
+#endif  // LANTERN_CLIENT_CLIENT_H_

@@ -1,0 +1,315 @@
+#include "core/engine.h"
+
+#include <algorithm>
+#include <map>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "core/logging.h"
+#include "core/status_macros.h"
+#include "core/text.h"
+
+namespace lantern::core {
+namespace {
+
+constexpr size_t kMaxIdBytes = 256;
+// Text fed through each handle at warm-up; its pieces are repeated to fill
+// every length bucket.
+constexpr absl::string_view kWarmupText =
+    "warming up: a few ordinary words so every piece of the model runs";
+
+absl::Status ValidateOptions(const EngineOptions& o) {
+  if (o.model_dir.empty()) return absl::InvalidArgumentError("model_dir is empty");
+  if (o.worker_threads < 1) return absl::InvalidArgumentError("threads must be >= 1");
+  if (o.torch_threads < 1) return absl::InvalidArgumentError("torch threads must be >= 1");
+  if (o.handles < 0) return absl::InvalidArgumentError("handles must be >= 0");
+  if (o.max_message_chars < 1) {
+    return absl::InvalidArgumentError("max message chars must be >= 1");
+  }
+  if (o.max_queue < 1) return absl::InvalidArgumentError("max queue must be >= 1");
+  if (o.warmup_runs < 1) return absl::InvalidArgumentError("warm-up runs must be >= 1");
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+struct Engine::ModelEntry {
+  LoadedModelSpec spec;
+  int tokenizer = 0;    // Index into tokenizers_.
+  int pool_index = -1;  // Index in pool_ once loaded.
+  int handles = 0;
+  std::vector<int64_t> buckets;
+  std::atomic<uint64_t> inferences{0};
+  std::atomic<uint64_t> failures{0};
+
+  mutable absl::Mutex mu;
+  bool loaded ABSL_GUARDED_BY(mu) = false;
+  bool warmed ABSL_GUARDED_BY(mu) = false;
+  absl::Duration warmup_time ABSL_GUARDED_BY(mu);
+  std::string error ABSL_GUARDED_BY(mu);
+};
+
+std::vector<int64_t> LengthBuckets(int64_t max_tokens) {
+  std::vector<int64_t> buckets;
+  for (int64_t b = 8; b < max_tokens; b *= 2) buckets.push_back(b);
+  buckets.push_back(max_tokens);
+  return buckets;
+}
+
+absl::StatusOr<std::string> ValidateMessage(const Message& message,
+                                            int max_chars) {
+  LANTERN_RETURN_IF_ERROR(ValidateUtf8(message.id, "message.id"));
+  if (message.id.size() > kMaxIdBytes) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "message.id is ", message.id.size(), " bytes; the limit is ", kMaxIdBytes));
+  }
+  LANTERN_RETURN_IF_ERROR(ValidateUtf8(message.user_id, "message.user_id"));
+  LANTERN_RETURN_IF_ERROR(ValidateUtf8(message.channel_id, "message.channel_id"));
+  LANTERN_RETURN_IF_ERROR(ValidateUtf8(message.text, "message.text"));
+  if (message.text.empty()) {
+    return absl::InvalidArgumentError("message.text is empty");
+  }
+  const size_t chars = CountCodePoints(message.text);
+  if (chars > static_cast<size_t>(max_chars)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("message.text is ", chars, " characters long; the limit is ",
+                     max_chars));
+  }
+  LANTERN_ASSIGN_OR_RETURN(std::string normalized, NormalizeText(message.text));
+  if (normalized.empty()) {
+    return absl::InvalidArgumentError(
+        "message.text has no visible characters (only whitespace or control "
+        "characters)");
+  }
+  return normalized;
+}
+
+absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(EngineOptions options,
+                                                       EngineDeps deps) {
+  LANTERN_RETURN_IF_ERROR(ValidateOptions(options));
+  LANTERN_ASSIGN_OR_RETURN(ModelDirectory directory,
+                           LoadModelDirectory(options.model_dir));
+  if (!deps.load_backend) {
+    ConfigureTorchThreads(options.torch_threads);
+    deps.load_backend = LoadTorchScriptBackend;
+  }
+  if (!deps.load_tokenizer) deps.load_tokenizer = LoadSentencePieceTokenizer;
+  std::unique_ptr<Engine> engine(
+      new Engine(std::move(options), std::move(deps), std::move(directory)));
+  LANTERN_RETURN_IF_ERROR(engine->LoadTokenizers());
+  return engine;
+}
+
+Engine::Engine(EngineOptions options, EngineDeps deps, ModelDirectory directory)
+    : options_(std::move(options)),
+      deps_(std::move(deps)),
+      ensemble_(directory.ensemble.thresholds(), directory.ensemble.version()),
+      workers_(options_.worker_threads, static_cast<size_t>(options_.max_queue)) {
+  for (LoadedModelSpec& spec : directory.models) {
+    auto entry = std::make_unique<ModelEntry>();
+    entry->buckets = LengthBuckets(spec.spec.max_tokens());
+    entry->handles = options_.handles > 0      ? options_.handles
+                     : spec.spec.handles() > 0 ? spec.spec.handles()
+                                               : options_.worker_threads;
+    entry->spec = std::move(spec);
+    models_.push_back(std::move(entry));
+  }
+}
+
+Engine::~Engine() { Shutdown(); }
+
+absl::Status Engine::LoadTokenizers() {
+  // Models that name the same tokenizer file share one instance, and each
+  // message is tokenized once per distinct tokenizer.
+  std::map<std::string, int> by_path;
+  for (auto& entry : models_) {
+    const std::string& path = entry->spec.tokenizer_path;
+    auto it = by_path.find(path);
+    if (it == by_path.end()) {
+      LANTERN_ASSIGN_OR_RETURN(auto tokenizer, deps_.load_tokenizer(path));
+      tokenizers_.push_back(std::move(tokenizer));
+      it = by_path.emplace(path, static_cast<int>(tokenizers_.size()) - 1).first;
+    }
+    entry->tokenizer = it->second;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Engine::LoadAndWarm() {
+  for (auto& entry : models_) {
+    const absl::Status status = LoadModel(*entry);
+    if (!status.ok()) {
+      absl::MutexLock lock(&entry->mu);
+      entry->error = std::string(status.message());
+      return status;
+    }
+  }
+  ready_.store(true);
+  return absl::OkStatus();
+}
+
+absl::Status Engine::LoadModel(ModelEntry& entry) {
+  const auto& spec = entry.spec.spec;
+  const absl::Time start = absl::Now();
+  std::vector<std::unique_ptr<ModelBackend>> handles;
+  for (int i = 0; i < entry.handles; ++i) {
+    LANTERN_ASSIGN_OR_RETURN(auto backend, deps_.load_backend(entry.spec.model_path));
+    handles.push_back(std::move(backend));
+  }
+  {
+    absl::MutexLock lock(&entry.mu);
+    entry.loaded = true;
+  }
+  LANTERN_ASSIGN_OR_RETURN(std::vector<int64_t> sample,
+                           tokenizers_[entry.tokenizer]->Encode(kWarmupText));
+  if (sample.empty()) sample.push_back(spec.tokenizer().pad_id() + 1);
+  for (auto& handle : handles) {
+    for (int64_t length : entry.buckets) {
+      std::vector<int64_t> ids(static_cast<size_t>(length));
+      for (int64_t i = 0; i < length; ++i) ids[i] = sample[i % sample.size()];
+      for (int run = 0; run < options_.warmup_runs; ++run) {
+        LANTERN_ASSIGN_OR_RETURN(
+            std::vector<float> logits,
+            handle->Forward(ids, length, spec.tokenizer().pad_id()));
+        LANTERN_RETURN_IF_ERROR(MakeSignal(spec, logits).status());
+      }
+    }
+  }
+  const absl::Duration took = absl::Now() - start;
+  entry.pool_index = pool_.AddModel(spec.name(), std::move(handles));
+  {
+    absl::MutexLock lock(&entry.mu);
+    entry.warmed = true;
+    entry.warmup_time = took;
+  }
+  LogInfo(absl::StrFormat(
+      "model %s v%s (%s): %d handles loaded and warmed at lengths %s in %d ms",
+      spec.name(), spec.version(), spec.role(), entry.handles,
+      absl::StrJoin(entry.buckets, "/"), absl::ToInt64Milliseconds(took)));
+  return absl::OkStatus();
+}
+
+absl::Status Engine::Submit(AnalysisRequest request, AnalysisCallback done) {
+  if (shutting_down_.load()) {
+    return absl::UnavailableError("server is shutting down; retry on another replica");
+  }
+  if (!ready()) {
+    return absl::UnavailableError(
+        "models are still loading and warming up; retry in a moment");
+  }
+  const absl::Time arrived = absl::Now();
+  LANTERN_ASSIGN_OR_RETURN(
+      std::string normalized,
+      ValidateMessage(request.message, options_.max_message_chars));
+  return workers_.Schedule([this, arrived, request = std::move(request),
+                            normalized = std::move(normalized),
+                            done = std::move(done)]() {
+    done(Analyze(request, normalized, arrived));
+  });
+}
+
+absl::StatusOr<Analysis> Engine::Analyze(const AnalysisRequest& request,
+                                         const std::string& normalized,
+                                         absl::Time arrived) {
+  std::vector<std::vector<int64_t>> tokens(tokenizers_.size());
+  std::vector<bool> encoded(tokenizers_.size(), false);
+  std::vector<Signal> signals;
+  std::vector<SkippedModel> skipped;
+  for (auto& entry : models_) {
+    if (request.is_cancelled && request.is_cancelled()) {
+      return absl::CancelledError("the call was cancelled before analysis finished");
+    }
+    if (absl::Now() >= request.deadline) {
+      return absl::DeadlineExceededError(absl::StrCat(
+          "deadline passed after ", absl::ToInt64Microseconds(absl::Now() - arrived),
+          " us, before analysis finished; the message was not analysed"));
+    }
+    if (!encoded[entry->tokenizer]) {
+      LANTERN_ASSIGN_OR_RETURN(tokens[entry->tokenizer],
+                               tokenizers_[entry->tokenizer]->Encode(normalized));
+      encoded[entry->tokenizer] = true;
+    }
+    absl::StatusOr<Signal> signal =
+        RunModel(*entry, tokens[entry->tokenizer], request.deadline);
+    if (signal.ok()) {
+      signals.push_back(*std::move(signal));
+      continue;
+    }
+    if (absl::IsDeadlineExceeded(signal.status())) return signal.status();
+    entry->failures.fetch_add(1);
+    LogWarning(absl::StrCat("model ", entry->spec.spec.name(),
+                            " skipped: ", signal.status().message()));
+    skipped.push_back({entry->spec.spec.name(),
+                       absl::StatusCodeToString(signal.status().code())});
+  }
+  absl::StatusOr<Verdict> verdict = ensemble_.Combine(std::move(signals), skipped);
+  if (!verdict.ok()) {
+    return absl::InternalError("every model of the ensemble failed on this message");
+  }
+  Analysis analysis;
+  analysis.message_id = request.message.id;
+  analysis.verdict = *std::move(verdict);
+  analysis.ensemble_version = ensemble_.version();
+  analysis.processing_time_us = absl::ToInt64Microseconds(absl::Now() - arrived);
+  return analysis;
+}
+
+absl::StatusOr<Signal> Engine::RunModel(ModelEntry& entry,
+                                        const std::vector<int64_t>& tokens,
+                                        absl::Time deadline) {
+  const auto& spec = entry.spec.spec;
+  const auto& tok = spec.tokenizer();
+  const int64_t max_tokens = spec.max_tokens();
+  std::vector<int64_t> ids;
+  ids.reserve(static_cast<size_t>(max_tokens));
+  if (tok.bos_id() >= 0) ids.push_back(tok.bos_id());
+  const int64_t room =
+      max_tokens - static_cast<int64_t>(ids.size()) - (tok.eos_id() >= 0 ? 1 : 0);
+  const size_t keep = std::min(tokens.size(), static_cast<size_t>(std::max<int64_t>(room, 0)));
+  ids.insert(ids.end(), tokens.begin(), tokens.begin() + static_cast<long>(keep));
+  if (tok.eos_id() >= 0) ids.push_back(tok.eos_id());
+  const int64_t length = *std::lower_bound(
+      entry.buckets.begin(), entry.buckets.end(), static_cast<int64_t>(ids.size()));
+
+  LANTERN_ASSIGN_OR_RETURN(ModelPool::Lease lease,
+                           pool_.Acquire(entry.pool_index, deadline));
+  LANTERN_ASSIGN_OR_RETURN(std::vector<float> logits,
+                           lease.backend().Forward(ids, length, tok.pad_id()));
+  entry.inferences.fetch_add(1);
+  return MakeSignal(spec, logits);
+}
+
+EngineStats Engine::Stats() const {
+  EngineStats stats;
+  stats.ready = ready();
+  stats.queue_depth = static_cast<int>(workers_.queue_depth());
+  stats.worker_threads = options_.worker_threads;
+  stats.torch_threads = options_.torch_threads;
+  for (const auto& entry : models_) {
+    ModelStats m;
+    m.name = entry->spec.spec.name();
+    m.version = entry->spec.spec.version();
+    m.role = entry->spec.spec.role();
+    m.handles = entry->handles;
+    m.inferences = entry->inferences.load();
+    m.failures = entry->failures.load();
+    {
+      absl::MutexLock lock(&entry->mu);
+      m.loaded = entry->loaded;
+      m.warmed = entry->warmed;
+      m.warmup_time = entry->warmup_time;
+      m.error = entry->error;
+    }
+    if (m.warmed) m.handles_in_use = pool_.in_use(entry->pool_index);
+    stats.models.push_back(std::move(m));
+  }
+  return stats;
+}
+
+void Engine::Shutdown() {
+  shutting_down_.store(true);
+  workers_.Shutdown();
+}
+
+}  // namespace lantern::core

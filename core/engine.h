@@ -1,0 +1,173 @@
+// The analysis engine: validates a message, tokenizes it, runs every model
+// of the ensemble on a leased warm handle, and combines the results.
+//
+// Lifecycle: Create() reads the model directory and tokenizers (fast);
+// LoadAndWarm() loads and warms every handle (slow; run it off the serving
+// path); Submit() is accepted only once ready(); Shutdown() finishes queued
+// work and refuses new work.
+//
+// Inference runs on the engine's own worker threads, never on the caller's.
+// Thread-safe.
+#ifndef LANTERN_CORE_ENGINE_H_
+#define LANTERN_CORE_ENGINE_H_
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "core/ensemble.h"
+#include "core/model_backend.h"
+#include "core/model_pool.h"
+#include "core/model_spec.h"
+#include "core/tokenizer.h"
+#include "core/worker_pool.h"
+
+namespace lantern::core {
+
+struct EngineOptions {
+  // Folder holding ensemble.json and one sub-folder per model.
+  std::string model_dir;
+  // Inference worker threads.
+  int worker_threads = 2;
+  // Warm handles per model; 0 = the spec's `handles`, or one per worker
+  // thread when the spec leaves it at 0.
+  int handles = 0;
+  // Torch intra-op threads per forward pass (set once for the process).
+  int torch_threads = 1;
+  // Longest accepted message, in Unicode code points.
+  int max_message_chars = 4096;
+  // Messages that may wait for a worker before Submit() says
+  // ResourceExhausted.
+  int max_queue = 1024;
+  // Forward passes per handle and per sequence-length bucket at warm-up.
+  int warmup_runs = 3;
+};
+
+// Test seams. Empty members mean the real implementation (TorchScript,
+// SentencePiece).
+struct EngineDeps {
+  BackendLoader load_backend;
+  std::function<absl::StatusOr<std::unique_ptr<Tokenizer>>(const std::string&)>
+      load_tokenizer;
+};
+
+// A chat message as the engine sees it.
+struct Message {
+  std::string id;
+  std::string text;
+  std::string user_id;
+  std::string channel_id;
+};
+
+struct AnalysisRequest {
+  Message message;
+  // Work not started by then is dropped with DeadlineExceeded.
+  absl::Time deadline = absl::InfiniteFuture();
+  // Polled before each step; work is dropped with Cancelled when it returns
+  // true. May be empty.
+  std::function<bool()> is_cancelled;
+};
+
+struct Analysis {
+  std::string message_id;
+  Verdict verdict;
+  int64_t processing_time_us = 0;
+  std::string ensemble_version;
+};
+
+// Called exactly once, on a worker thread. Errors: DeadlineExceeded,
+// Cancelled, Internal (every model failed).
+using AnalysisCallback = std::function<void(absl::StatusOr<Analysis>)>;
+
+struct ModelStats {
+  std::string name;
+  std::string version;
+  std::string role;
+  bool loaded = false;
+  bool warmed = false;
+  absl::Duration warmup_time;
+  int handles = 0;
+  int handles_in_use = 0;
+  uint64_t inferences = 0;
+  uint64_t failures = 0;
+  std::string error;
+};
+
+struct EngineStats {
+  bool ready = false;
+  std::vector<ModelStats> models;
+  int queue_depth = 0;
+  int worker_threads = 0;
+  int torch_threads = 0;
+};
+
+class Engine {
+ public:
+  // Reads the model directory and loads tokenizers. NotFound /
+  // InvalidArgument for a missing or malformed directory, InvalidArgument
+  // for bad options.
+  static absl::StatusOr<std::unique_ptr<Engine>> Create(EngineOptions options,
+                                                        EngineDeps deps = {});
+  ~Engine();
+
+  // Loads every model's handles and warms each with real forward passes at
+  // every sequence-length bucket it will serve. Blocking. Returns the first
+  // load/warm-up error; ready() becomes true only on success.
+  absl::Status LoadAndWarm();
+  bool ready() const { return ready_.load(); }
+
+  // Checks the message and queues it. On OK, `done` will be called exactly
+  // once. Otherwise `done` is never called and the error says why:
+  // InvalidArgument (bad message), Unavailable (not warm yet, or shutting
+  // down), ResourceExhausted (queue full).
+  absl::Status Submit(AnalysisRequest request, AnalysisCallback done);
+
+  EngineStats Stats() const;
+
+  // Refuses new work, finishes everything queued. Idempotent.
+  void Shutdown();
+
+ private:
+  struct ModelEntry;
+  Engine(EngineOptions options, EngineDeps deps, ModelDirectory directory);
+  absl::Status LoadTokenizers();
+  absl::Status LoadModel(ModelEntry& entry);
+  absl::StatusOr<Analysis> Analyze(const AnalysisRequest& request,
+                                   const std::string& normalized,
+                                   absl::Time arrived);
+  absl::StatusOr<Signal> RunModel(ModelEntry& entry,
+                                  const std::vector<int64_t>& tokens,
+                                  absl::Time deadline);
+
+  const EngineOptions options_;
+  const EngineDeps deps_;
+  const Ensemble ensemble_;
+  std::vector<std::unique_ptr<Tokenizer>> tokenizers_;
+  std::vector<std::unique_ptr<ModelEntry>> models_;
+  ModelPool pool_;
+  std::atomic<bool> ready_{false};
+  std::atomic<bool> shutting_down_{false};
+  WorkerPool workers_;  // Last member: its threads stop before the rest goes.
+};
+
+// Sequence lengths a model with `max_tokens` is run at: inputs are padded to
+// the smallest bucket that fits (8, 16, 32, ... capped at max_tokens), so
+// warm-up can cover every shape the model will see.
+std::vector<int64_t> LengthBuckets(int64_t max_tokens);
+
+// Checks a message before any work is queued. InvalidArgument for invalid
+// UTF-8 in any field, an id over 256 bytes, text over `max_chars` code
+// points, or text with nothing visible. On success returns the normalised
+// text.
+absl::StatusOr<std::string> ValidateMessage(const Message& message,
+                                            int max_chars);
+
+}  // namespace lantern::core
+
+#endif  // LANTERN_CORE_ENGINE_H_

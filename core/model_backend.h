@@ -1,0 +1,51 @@
+// One loaded copy of a classifier: the unit a ModelPool leases out.
+#ifndef LANTERN_CORE_MODEL_BACKEND_H_
+#define LANTERN_CORE_MODEL_BACKEND_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/types/span.h"
+
+namespace lantern::core {
+
+// Not thread-safe: one caller at a time, which ModelPool's leases guarantee.
+class ModelBackend {
+ public:
+  virtual ~ModelBackend() = default;
+  // Runs the classifier on one sequence of `length` positions: `ids` holds
+  // the real tokens, padded with `pad_id` up to `length` (ids.size() <=
+  // length). Returns one logit per label. Internal on failure.
+  virtual absl::StatusOr<std::vector<float>> Forward(
+      absl::Span<const int64_t> ids, int64_t length, int64_t pad_id) = 0;
+};
+
+// Loads the file at `path` into a new backend. Used so tests can load fakes.
+using BackendLoader =
+    std::function<absl::StatusOr<std::unique_ptr<ModelBackend>>(
+        const std::string& path)>;
+
+// TorchScript loader (core/torch_backend.cc): NotFound if the file is
+// missing, InvalidArgument if torch cannot load it. Calls eval().
+absl::StatusOr<std::unique_ptr<ModelBackend>> LoadTorchScriptBackend(
+    const std::string& path);
+
+// Sets torch's intra-op thread count (and inter-op to 1) for the process.
+// Call once, before loading any model.
+void ConfigureTorchThreads(int intra_op_threads);
+
+// Which BLAS library libtorch is using, e.g. the resolved path of
+// libblas.so.3, and whether it is the slow reference implementation.
+struct BlasInfo {
+  std::string library;
+  bool is_reference = false;
+};
+BlasInfo DescribeBlas();
+
+}  // namespace lantern::core
+
+#endif  // LANTERN_CORE_MODEL_BACKEND_H_

@@ -1,0 +1,118 @@
+#include "core/model_spec.h"
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "core/status_macros.h"
+#include "google/protobuf/util/json_util.h"
+
+namespace lantern::core {
+namespace {
+
+namespace fs = std::filesystem;
+
+absl::StatusOr<std::string> ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot open ", path));
+  std::ostringstream contents;
+  contents << in.rdbuf();
+  return contents.str();
+}
+
+absl::Status ParseJson(const std::string& path, google::protobuf::Message* out) {
+  LANTERN_ASSIGN_OR_RETURN(const std::string json, ReadFile(path));
+  google::protobuf::util::JsonParseOptions options;
+  options.ignore_unknown_fields = false;  // A typo should not pass silently.
+  const auto status =
+      google::protobuf::util::JsonStringToMessage(json, out, options);
+  if (!status.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": ", std::string(status.message())));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Invalid(const std::string& path, absl::string_view what) {
+  return absl::InvalidArgumentError(absl::StrCat(path, ": ", what));
+}
+
+absl::Status ValidateSpec(const std::string& path,
+                          const config::v1::ModelSpec& spec) {
+  if (spec.name().empty()) return Invalid(path, "name is required");
+  if (spec.file().empty()) return Invalid(path, "file is required");
+  if (spec.labels_size() < 2) return Invalid(path, "at least two labels are required");
+  for (const auto& label : spec.labels()) {
+    if (label.name().empty()) return Invalid(path, "every label needs a name");
+    if (label.risk() < 0.0f || label.risk() > 1.0f) {
+      return Invalid(path, absl::StrCat("risk of label '", label.name(),
+                                        "' must be within 0..1"));
+    }
+  }
+  if (spec.max_tokens() < 1) return Invalid(path, "max_tokens must be >= 1");
+  if (spec.weight() <= 0.0f) return Invalid(path, "weight must be > 0");
+  if (spec.handles() < 0) return Invalid(path, "handles must be >= 0");
+  if (spec.tokenizer().type() != "sentencepiece") {
+    return Invalid(path, absl::StrCat("tokenizer.type '", spec.tokenizer().type(),
+                                      "' is not supported (use sentencepiece)"));
+  }
+  if (spec.tokenizer().model().empty()) {
+    return Invalid(path, "tokenizer.model is required");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateThresholds(const std::string& path,
+                                const config::v1::Thresholds& t) {
+  if (!(0.0f < t.low() && t.low() < t.medium() && t.medium() < t.high() &&
+        t.high() < t.critical() && t.critical() <= 1.0f)) {
+    return Invalid(path,
+                   "thresholds must satisfy 0 < low < medium < high < critical <= 1");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<LoadedModelSpec> LoadModelSpec(const std::string& spec_path) {
+  LoadedModelSpec loaded;
+  LANTERN_RETURN_IF_ERROR(ParseJson(spec_path, &loaded.spec));
+  LANTERN_RETURN_IF_ERROR(ValidateSpec(spec_path, loaded.spec));
+  const fs::path dir = fs::path(spec_path).parent_path();
+  loaded.model_path = fs::weakly_canonical(dir / loaded.spec.file()).string();
+  loaded.tokenizer_path =
+      fs::weakly_canonical(dir / loaded.spec.tokenizer().model()).string();
+  return loaded;
+}
+
+absl::StatusOr<ModelDirectory> LoadModelDirectory(const std::string& dir) {
+  if (!fs::is_directory(dir)) {
+    return absl::NotFoundError(absl::StrCat(
+        "model directory ", dir, " does not exist (run scripts/setup.sh to "
+        "train the default models, or pass --model-dir)"));
+  }
+  ModelDirectory result;
+  const std::string ensemble_path = (fs::path(dir) / "ensemble.json").string();
+  LANTERN_RETURN_IF_ERROR(ParseJson(ensemble_path, &result.ensemble));
+  if (result.ensemble.models().empty()) {
+    return Invalid(ensemble_path, "models must list at least one model folder");
+  }
+  LANTERN_RETURN_IF_ERROR(
+      ValidateThresholds(ensemble_path, result.ensemble.thresholds()));
+  std::set<std::string> names;
+  for (const std::string& folder : result.ensemble.models()) {
+    LANTERN_ASSIGN_OR_RETURN(
+        LoadedModelSpec spec,
+        LoadModelSpec((fs::path(dir) / folder / "model.json").string()));
+    if (!names.insert(spec.spec.name()).second) {
+      return Invalid(ensemble_path,
+                     absl::StrCat("model name '", spec.spec.name(), "' is used twice"));
+    }
+    result.models.push_back(std::move(spec));
+  }
+  return result;
+}
+
+}  // namespace lantern::core

@@ -1,0 +1,99 @@
+#include "core/text.h"
+
+#include <utf8proc.h>
+
+#include <cstdlib>
+#include <memory>
+
+#include "absl/strings/str_cat.h"
+
+namespace lantern::core {
+namespace {
+
+// Code points treated as whitespace after NFKC: tab, LF, VT, FF, CR, NEL and
+// the Unicode separator categories (Zs, Zl, Zp).
+bool IsSpace(utf8proc_int32_t cp) {
+  if (cp == '\t' || cp == '\n' || cp == 0x0B || cp == 0x0C || cp == '\r' ||
+      cp == 0x85) {
+    return true;
+  }
+  const utf8proc_category_t cat = utf8proc_category(cp);
+  return cat == UTF8PROC_CATEGORY_ZS || cat == UTF8PROC_CATEGORY_ZL ||
+         cat == UTF8PROC_CATEGORY_ZP;
+}
+
+// Control (Cc) and format (Cf) characters carry no meaning for the models.
+bool IsInvisible(utf8proc_int32_t cp) {
+  const utf8proc_category_t cat = utf8proc_category(cp);
+  return cat == UTF8PROC_CATEGORY_CC || cat == UTF8PROC_CATEGORY_CF;
+}
+
+const utf8proc_uint8_t* Bytes(absl::string_view s) {
+  return reinterpret_cast<const utf8proc_uint8_t*>(s.data());
+}
+
+}  // namespace
+
+absl::Status ValidateUtf8(absl::string_view text, absl::string_view field) {
+  size_t offset = 0;
+  while (offset < text.size()) {
+    utf8proc_int32_t cp;
+    const utf8proc_ssize_t n = utf8proc_iterate(
+        Bytes(text) + offset, static_cast<utf8proc_ssize_t>(text.size() - offset),
+        &cp);
+    if (n <= 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(field, " is not valid UTF-8 (bad byte sequence at byte ",
+                       offset, " of ", text.size(), ")"));
+    }
+    offset += static_cast<size_t>(n);
+  }
+  return absl::OkStatus();
+}
+
+size_t CountCodePoints(absl::string_view text) {
+  size_t count = 0;
+  for (unsigned char c : text) {
+    if ((c & 0xC0) != 0x80) ++count;  // Count every byte that starts a sequence.
+  }
+  return count;
+}
+
+absl::StatusOr<std::string> NormalizeText(absl::string_view text) {
+  if (auto status = ValidateUtf8(text, "text"); !status.ok()) return status;
+  if (text.empty()) return std::string();
+
+  utf8proc_uint8_t* mapped = nullptr;
+  const utf8proc_ssize_t len = utf8proc_map(
+      Bytes(text), static_cast<utf8proc_ssize_t>(text.size()), &mapped,
+      static_cast<utf8proc_option_t>(UTF8PROC_STABLE | UTF8PROC_COMPOSE |
+                                     UTF8PROC_COMPAT));
+  if (len < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("text cannot be normalised: ", utf8proc_errmsg(len)));
+  }
+  std::unique_ptr<utf8proc_uint8_t, decltype(&std::free)> owner(mapped,
+                                                                &std::free);
+
+  std::string out;
+  out.reserve(static_cast<size_t>(len));
+  bool pending_space = false;
+  utf8proc_ssize_t offset = 0;
+  while (offset < len) {
+    utf8proc_int32_t cp;
+    offset += utf8proc_iterate(mapped + offset, len - offset, &cp);
+    if (IsSpace(cp)) {
+      pending_space = !out.empty();
+      continue;
+    }
+    if (IsInvisible(cp)) continue;
+    if (pending_space) out.push_back(' ');
+    pending_space = false;
+    utf8proc_uint8_t buf[4];
+    const utf8proc_ssize_t n = utf8proc_encode_char(cp, buf);
+    out.append(reinterpret_cast<const char*>(buf), static_cast<size_t>(n));
+  }
+  return out;
+}
+
+}  // namespace lantern::core

@@ -1,0 +1,34 @@
+// Text checks and normalisation applied to every message before tokenizing.
+//
+// The training script (scripts/train_models.py) applies the same steps in
+// Python, so the tokenizer sees the same text at training and serving time.
+// Case folding is left to the SentencePiece model's own normaliser.
+#ifndef LANTERN_CORE_TEXT_H_
+#define LANTERN_CORE_TEXT_H_
+
+#include <cstddef>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+namespace lantern::core {
+
+// OK if `text` is well-formed UTF-8; otherwise InvalidArgument naming `field`
+// and the byte offset of the first bad sequence. Never echoes the text.
+absl::Status ValidateUtf8(absl::string_view text, absl::string_view field);
+
+// Number of Unicode code points in well-formed UTF-8 `text`.
+size_t CountCodePoints(absl::string_view text);
+
+// Unicode NFKC; control and format characters removed (tab, newline and
+// other whitespace become a space); runs of whitespace collapsed to one
+// space; leading and trailing whitespace stripped. `text` must be valid
+// UTF-8 (InvalidArgument otherwise). The result is empty for text made only
+// of whitespace and invisible characters.
+absl::StatusOr<std::string> NormalizeText(absl::string_view text);
+
+}  // namespace lantern::core
+
+#endif  // LANTERN_CORE_TEXT_H_

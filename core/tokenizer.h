@@ -1,0 +1,30 @@
+// Text → token ids for a model.
+#ifndef LANTERN_CORE_TOKENIZER_H_
+#define LANTERN_CORE_TOKENIZER_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+namespace lantern::core {
+
+// Thread-safe once constructed: Encode may run on many threads at once.
+class Tokenizer {
+ public:
+  virtual ~Tokenizer() = default;
+  // Token ids of normalised text (see core/text.h), without special tokens.
+  virtual absl::StatusOr<std::vector<int64_t>> Encode(
+      absl::string_view normalized_text) const = 0;
+};
+
+// Loads a SentencePiece model file. NotFound / InvalidArgument on failure.
+absl::StatusOr<std::unique_ptr<Tokenizer>> LoadSentencePieceTokenizer(
+    const std::string& model_path);
+
+}  // namespace lantern::core
+
+#endif  // LANTERN_CORE_TOKENIZER_H_

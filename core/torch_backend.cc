@@ -1,0 +1,106 @@
+// The only translation unit that includes LibTorch headers.
+#include <ATen/Parallel.h>
+#include <torch/script.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "core/model_backend.h"
+
+namespace lantern::core {
+namespace {
+
+class TorchScriptBackend final : public ModelBackend {
+ public:
+  explicit TorchScriptBackend(torch::jit::Module module)
+      : module_(std::move(module)) {}
+
+  absl::StatusOr<std::vector<float>> Forward(absl::Span<const int64_t> ids,
+                                             int64_t length,
+                                             int64_t pad_id) override {
+    // InferenceMode is thread-local, so it is opened on the calling thread.
+    c10::InferenceMode guard;
+    try {
+      auto input = torch::full({1, length}, pad_id, torch::kLong);
+      auto mask = torch::zeros({1, length}, torch::kLong);
+      auto* in = input.data_ptr<int64_t>();
+      auto* m = mask.data_ptr<int64_t>();
+      for (size_t i = 0; i < ids.size(); ++i) {
+        in[i] = ids[i];
+        m[i] = 1;
+      }
+      const at::Tensor logits =
+          module_.forward({input, mask}).toTensor().to(torch::kFloat).contiguous();
+      if (logits.dim() != 2 || logits.size(0) != 1) {
+        return absl::InternalError(absl::StrCat(
+            "model returned a tensor of rank ", logits.dim(),
+            "; expected logits of shape [1, labels]"));
+      }
+      const float* data = logits.data_ptr<float>();
+      return std::vector<float>(data, data + logits.size(1));
+    } catch (const std::exception& e) {
+      return absl::InternalError(absl::StrCat("forward failed: ", e.what()));
+    }
+  }
+
+ private:
+  torch::jit::Module module_;
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<ModelBackend>> LoadTorchScriptBackend(
+    const std::string& path) {
+  if (!std::filesystem::exists(path)) {
+    return absl::NotFoundError(absl::StrCat("model file not found: ", path));
+  }
+  try {
+    torch::jit::Module module = torch::jit::load(path);
+    module.eval();
+    return std::make_unique<TorchScriptBackend>(std::move(module));
+  } catch (const std::exception& e) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("cannot load TorchScript model ", path, ": ", e.what()));
+  }
+}
+
+void ConfigureTorchThreads(int intra_op_threads) {
+  at::set_num_threads(intra_op_threads);
+  // Inter-op threads can only be set once per process; later calls throw.
+  try {
+    at::set_num_interop_threads(1);
+  } catch (const std::exception&) {
+  }
+}
+
+BlasInfo DescribeBlas() {
+  // libtorch links libblas.so.3; the alternatives system decides which
+  // implementation that is. The mapped file's path tells.
+  BlasInfo info;
+  std::ifstream maps("/proc/self/maps");
+  std::string line;
+  while (std::getline(maps, line)) {
+    const size_t slash = line.find('/');
+    if (slash == std::string::npos) continue;
+    const std::string path = line.substr(slash);
+    if (absl::StrContains(path, "libblas.so") ||
+        absl::StrContains(path, "libopenblas")) {
+      info.library = path;
+      break;
+    }
+  }
+  if (info.library.empty()) {
+    info.library = "unknown";
+  } else {
+    // Debian's reference BLAS lives in .../blas/; OpenBLAS in .../openblas-*/.
+    info.is_reference = !absl::StrContains(info.library, "openblas") &&
+                        !absl::StrContains(info.library, "mkl") &&
+                        !absl::StrContains(info.library, "blis");
+  }
+  return info;
+}
+
+}  // namespace lantern::core

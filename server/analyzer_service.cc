@@ -1,0 +1,92 @@
+#include "server/analyzer_service.h"
+
+#include <utility>
+
+#include "server/convert.h"
+#include "server/options.h"
+#include "server/stream_reactor.h"
+
+namespace lantern::server {
+
+grpc::ServerUnaryReactor* AnalyzerService::Analyze(
+    grpc::CallbackServerContext* context, const v1::AnalyzeRequest* request,
+    v1::AnalyzeResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  auto fail = [this, reactor](const absl::Status& status) {
+    state_->Record(status);
+    reactor->Finish(ToGrpcStatus(status));
+  };
+  if (state_->draining()) {
+    fail(absl::UnavailableError("server is shutting down; retry on another replica"));
+    return reactor;
+  }
+  if (!request->has_message()) {
+    fail(absl::InvalidArgumentError("request.message is required"));
+    return reactor;
+  }
+  core::AnalysisRequest work;
+  work.message = ToCoreMessage(request->message());
+  work.deadline = DeadlineFromChrono(context->deadline());
+  work.is_cancelled = [context] { return context->IsCancelled(); };
+  const absl::Status submitted = state_->engine().Submit(
+      std::move(work),
+      [this, reactor, response](absl::StatusOr<core::Analysis> result) {
+        if (result.ok()) ToProto(*result, response->mutable_analysis());
+        state_->Record(result.status());
+        reactor->Finish(ToGrpcStatus(result.status()));
+      });
+  if (!submitted.ok()) fail(submitted);
+  return reactor;
+}
+
+grpc::ServerBidiReactor<v1::StreamAnalyzeRequest, v1::StreamAnalyzeResponse>*
+AnalyzerService::StreamAnalyze(grpc::CallbackServerContext* context) {
+  return new StreamReactor(state_, context);
+}
+
+grpc::ServerUnaryReactor* AnalyzerService::GetStatus(
+    grpc::CallbackServerContext* context, const v1::GetStatusRequest* /*request*/,
+    v1::GetStatusResponse* response) {
+  FillStatus(*state_, response);
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
+}
+
+void FillStatus(const ServingState& state, v1::GetStatusResponse* response) {
+  const core::EngineStats stats = state.engine().Stats();
+  response->set_version(ServerVersion());
+  const absl::Time now = absl::Now();
+  const int64_t started_us = absl::ToUnixMicros(state.started_at());
+  response->mutable_started_at()->set_seconds(started_us / 1000000);
+  response->mutable_started_at()->set_nanos(
+      static_cast<int32_t>(started_us % 1000000) * 1000);
+  response->set_uptime_seconds(absl::ToInt64Seconds(now - state.started_at()));
+  response->set_ready(stats.ready);
+  response->set_draining(state.draining());
+  for (const core::ModelStats& m : stats.models) {
+    v1::ModelStatus* model = response->add_models();
+    model->set_name(m.name);
+    model->set_version(m.version);
+    model->set_role(m.role);
+    model->set_loaded(m.loaded);
+    model->set_warmed(m.warmed);
+    model->set_warmup_time_us(absl::ToInt64Microseconds(m.warmup_time));
+    model->set_handles(m.handles);
+    model->set_handles_in_use(m.handles_in_use);
+    model->set_inferences(m.inferences);
+    model->set_failures(m.failures);
+    model->set_error(m.error);
+  }
+  response->set_requests_served(state.served());
+  for (const auto& [code, count] : state.errors()) {
+    (*response->mutable_errors())[code] = count;
+  }
+  response->set_active_streams(state.active_streams());
+  response->set_queue_depth(stats.queue_depth);
+  response->set_worker_threads(stats.worker_threads);
+  response->set_torch_threads(stats.torch_threads);
+  response->set_startup_time_us(state.startup_time_us());
+}
+
+}  // namespace lantern::server

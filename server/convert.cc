@@ -1,0 +1,66 @@
+#include "server/convert.h"
+
+#include <string>
+
+namespace lantern::server {
+
+grpc::Status ToGrpcStatus(const absl::Status& status) {
+  if (status.ok()) return grpc::Status::OK;
+  // absl::StatusCode and grpc::StatusCode share their numbering.
+  return grpc::Status(static_cast<grpc::StatusCode>(status.code()),
+                      std::string(status.message()));
+}
+
+core::Message ToCoreMessage(const v1::ChatMessage& message) {
+  core::Message out;
+  out.id = message.id();
+  out.text = message.text();
+  out.user_id = message.user_id();
+  out.channel_id = message.channel_id();
+  return out;
+}
+
+v1::CrisisLevel ToProtoLevel(core::Level level) {
+  switch (level) {
+    case core::Level::kNone: return v1::CRISIS_LEVEL_NONE;
+    case core::Level::kLow: return v1::CRISIS_LEVEL_LOW;
+    case core::Level::kMedium: return v1::CRISIS_LEVEL_MEDIUM;
+    case core::Level::kHigh: return v1::CRISIS_LEVEL_HIGH;
+    case core::Level::kCritical: return v1::CRISIS_LEVEL_CRITICAL;
+    case core::Level::kUnspecified: break;
+  }
+  return v1::CRISIS_LEVEL_UNSPECIFIED;
+}
+
+void ToProto(const core::Analysis& analysis, v1::Analysis* out) {
+  const core::Verdict& v = analysis.verdict;
+  out->set_message_id(analysis.message_id);
+  out->set_level(ToProtoLevel(v.level));
+  out->set_score(v.score);
+  out->set_confidence(v.confidence);
+  out->set_requires_review(v.requires_review);
+  out->set_recommended_action(v.recommended_action);
+  for (const core::Signal& s : v.signals) {
+    v1::ModelSignal* signal = out->add_signals();
+    signal->set_model(s.model);
+    signal->set_version(s.version);
+    signal->set_role(s.role);
+    signal->set_label(s.label);
+    signal->set_label_probability(s.label_probability);
+    signal->set_score(s.score);
+    signal->set_weight(s.weight);
+  }
+  for (const std::string& factor : v.key_factors) out->add_key_factors(factor);
+  out->set_degraded(v.degraded);
+  out->set_processing_time_us(analysis.processing_time_us);
+  out->set_ensemble_version(analysis.ensemble_version);
+}
+
+absl::Time DeadlineFromChrono(std::chrono::system_clock::time_point deadline) {
+  // Anything more than ten years out is gRPC's "infinite".
+  const auto horizon = std::chrono::system_clock::now() + std::chrono::hours(24 * 3650);
+  if (deadline > horizon) return absl::InfiniteFuture();
+  return absl::FromChrono(deadline);
+}
+
+}  // namespace lantern::server

@@ -1,0 +1,34 @@
+// lantern-server: see `lantern-server --help` and server/server.h.
+#include <csignal>
+#include <cstdio>
+#include <thread>
+
+#include "core/logging.h"
+#include "server/options.h"
+#include "server/server.h"
+
+int main(int argc, char** argv) {
+  using namespace lantern;
+  auto parsed = server::ParseServerOptions(argc, argv);
+  if (!parsed.ok()) {
+    std::fprintf(stderr, "lantern-server: %s\n", std::string(parsed.status().message()).c_str());
+    return 2;
+  }
+  if (parsed->exit_now) {
+    std::fputs(parsed->message.c_str(), stdout);
+    return 0;
+  }
+  core::SetLogLevel(core::ParseLogLevel(parsed->options.log_level).value());
+  server::BlockTerminationSignals();
+  auto srv = server::Server::Create(parsed->options);
+  if (!srv.ok()) {
+    core::LogError(srv.status().ToString());
+    return 1;
+  }
+  std::thread([&srv] {
+    const int signal = server::WaitForTerminationSignal();
+    core::LogInfo(signal == SIGTERM ? "SIGTERM received" : "SIGINT received");
+    (*srv)->RequestShutdown();
+  }).detach();
+  return (*srv)->Run().ok() ? 0 : 1;
+}

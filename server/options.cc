@@ -1,0 +1,136 @@
+#include "server/options.h"
+
+#include <boost/program_options.hpp>
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+#include "core/logging.h"
+
+namespace lantern::server {
+namespace po = boost::program_options;
+namespace {
+
+constexpr char kEnvPrefix[] = "LANTERN_";
+
+po::options_description Describe(ServerOptions& o, std::string& config_file) {
+  po::options_description desc(
+      "lantern-server: gRPC service that flags crisis signals in chat messages.\n"
+      "Every option can also be set with a LANTERN_* environment variable\n"
+      "(--model-dir -> LANTERN_MODEL_DIR) or in the --config file.\n\nOptions");
+  desc.add_options()
+      ("help,h", "Print this help and exit.")
+      ("version", "Print the version and exit.")
+      ("config", po::value(&config_file),
+       "INI-style file of `option = value` lines (long option names).")
+      ("listen", po::value(&o.listen)->default_value(o.listen),
+       "Address to listen on, host:port. Port 0 picks a free port.")
+      ("model-dir", po::value(&o.model_dir)->default_value(o.model_dir),
+       "Folder with ensemble.json and one sub-folder per model.")
+      ("threads", po::value(&o.threads)->default_value(o.threads),
+       "Inference worker threads.")
+      ("torch-threads", po::value(&o.torch_threads)->default_value(o.torch_threads),
+       "Torch intra-op threads per forward pass.")
+      ("handles", po::value(&o.handles)->default_value(o.handles),
+       "Warm handles per model; 0 = the model spec's value, or one per worker thread.")
+      ("max-message-chars",
+       po::value(&o.max_message_chars)->default_value(o.max_message_chars),
+       "Longest accepted message text, in Unicode code points.")
+      ("max-queue", po::value(&o.max_queue)->default_value(o.max_queue),
+       "Messages that may wait for a worker; beyond it calls get RESOURCE_EXHAUSTED.")
+      ("stream-window", po::value(&o.stream_window)->default_value(o.stream_window),
+       "Messages a stream may have read but not yet answered (flow control).")
+      ("drain-timeout-ms",
+       po::value(&o.drain_timeout_ms)->default_value(o.drain_timeout_ms),
+       "On SIGTERM/SIGINT, how long calls in flight may take to finish.")
+      ("log-level", po::value(&o.log_level)->default_value(o.log_level),
+       "debug, info, warning or error. Logs never contain message text.");
+  return desc;
+}
+
+// LANTERN_MODEL_DIR -> model-dir; other variables are ignored.
+std::string EnvToOption(const po::options_description& desc,
+                        const std::string& env_name) {
+  if (!absl::StartsWith(env_name, kEnvPrefix)) return "";
+  std::string name = absl::AsciiStrToLower(env_name.substr(sizeof(kEnvPrefix) - 1));
+  absl::StrReplaceAll({{"_", "-"}}, &name);
+  if (name == "help" || name == "version" || name == "config") return "";
+  return desc.find_nothrow(name, false) != nullptr ? name : "";
+}
+
+absl::Status Validate(const ServerOptions& o) {
+  auto positive = [](int v, const char* name) -> absl::Status {
+    if (v >= 1) return absl::OkStatus();
+    return absl::InvalidArgumentError(absl::StrCat("--", name, " must be >= 1, got ", v));
+  };
+  for (auto [value, name] : {std::pair{o.threads, "threads"},
+                             {o.torch_threads, "torch-threads"},
+                             {o.max_message_chars, "max-message-chars"},
+                             {o.max_queue, "max-queue"},
+                             {o.stream_window, "stream-window"}}) {
+    if (auto s = positive(value, name); !s.ok()) return s;
+  }
+  if (o.handles < 0) return absl::InvalidArgumentError("--handles must be >= 0");
+  if (o.drain_timeout_ms < 0) {
+    return absl::InvalidArgumentError("--drain-timeout-ms must be >= 0");
+  }
+  if (auto level = core::ParseLogLevel(o.log_level); !level.ok()) {
+    return level.status();
+  }
+  if (o.listen.find(':') == std::string::npos) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--listen must be host:port, got '", o.listen, "'"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+const char* ServerVersion() { return LANTERN_VERSION; }
+
+std::string DefaultModelDir() { return LANTERN_DEFAULT_MODEL_DIR; }
+
+absl::StatusOr<ParsedOptions> ParseServerOptions(int argc,
+                                                 const char* const argv[]) {
+  ParsedOptions parsed;
+  std::string config_file;
+  po::options_description desc = Describe(parsed.options, config_file);
+  po::variables_map vm;
+  try {
+    // po::store keeps the first value it sees, so the highest-precedence
+    // source is stored first.
+    po::store(po::parse_command_line(argc, argv, desc), vm);
+    po::store(po::parse_environment(
+                  desc, [&desc](const std::string& env) { return EnvToOption(desc, env); }),
+              vm);
+    if (vm.count("config")) {
+      const std::string path = vm["config"].as<std::string>();
+      std::ifstream in(path);
+      if (!in) return absl::InvalidArgumentError(absl::StrCat("cannot read config file ", path));
+      po::store(po::parse_config_file(in, desc), vm);
+    }
+    po::notify(vm);
+  } catch (const po::error& e) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(e.what(), " (see lantern-server --help)"));
+  }
+  if (vm.count("help")) {
+    std::ostringstream out;
+    out << desc;
+    parsed.exit_now = true;
+    parsed.message = out.str();
+    return parsed;
+  }
+  if (vm.count("version")) {
+    parsed.exit_now = true;
+    parsed.message = absl::StrCat("lantern-server ", ServerVersion(), "\n");
+    return parsed;
+  }
+  if (auto s = Validate(parsed.options); !s.ok()) return s;
+  return parsed;
+}
+
+}  // namespace lantern::server

@@ -1,0 +1,58 @@
+// Server options and their parser. Sources, highest precedence first: the
+// command line, LANTERN_* environment variables (e.g. LANTERN_MODEL_DIR for
+// --model-dir), then the file given by --config (INI-style `key = value`
+// lines using the long option names).
+#ifndef LANTERN_SERVER_OPTIONS_H_
+#define LANTERN_SERVER_OPTIONS_H_
+
+#include <string>
+
+#include "absl/status/statusor.h"
+
+namespace lantern::server {
+
+// The shipped models: the folder setup trains them into (a build setting).
+std::string DefaultModelDir();
+
+struct ServerOptions {
+  // host:port to listen on; port 0 picks a free port.
+  std::string listen = "127.0.0.1:50051";
+  // Folder with ensemble.json and one sub-folder per model.
+  std::string model_dir = DefaultModelDir();
+  // Inference worker threads.
+  int threads = 2;
+  // Torch intra-op threads per forward pass.
+  int torch_threads = 1;
+  // Warm handles per model; 0 = per model spec, else one per worker thread.
+  int handles = 0;
+  // Longest accepted message text, in Unicode code points.
+  int max_message_chars = 4096;
+  // Messages that may wait for a worker before new ones get
+  // RESOURCE_EXHAUSTED.
+  int max_queue = 1024;
+  // Messages one stream may have read but not yet answered.
+  int stream_window = 32;
+  // After SIGTERM/SIGINT, how long calls in flight may take to finish.
+  int drain_timeout_ms = 10000;
+  // debug, info, warning or error.
+  std::string log_level = "info";
+};
+
+struct ParsedOptions {
+  ServerOptions options;
+  // --help or --version was given: print `message` and exit 0.
+  bool exit_now = false;
+  std::string message;
+};
+
+// Parses `argv` and the environment. InvalidArgument with a readable message
+// for unknown options, bad values or an unreadable config file.
+absl::StatusOr<ParsedOptions> ParseServerOptions(int argc,
+                                                 const char* const argv[]);
+
+// Version string reported by --version and GetStatus.
+const char* ServerVersion();
+
+}  // namespace lantern::server
+
+#endif  // LANTERN_SERVER_OPTIONS_H_

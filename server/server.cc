@@ -1,0 +1,164 @@
+#include "server/server.h"
+
+#include <csignal>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "core/logging.h"
+#include "core/status_macros.h"
+#include "grpc/health/v1/health.pb.h"
+#include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/health_check_service_interface.h"
+
+namespace lantern::server {
+namespace {
+
+constexpr char kServiceName[] = "lantern.v1.Analyzer";
+
+core::EngineOptions ToEngineOptions(const ServerOptions& o) {
+  core::EngineOptions e;
+  e.model_dir = o.model_dir;
+  e.worker_threads = o.threads;
+  e.handles = o.handles;
+  e.torch_threads = o.torch_threads;
+  e.max_message_chars = o.max_message_chars;
+  e.max_queue = o.max_queue;
+  return e;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Server>> Server::Create(
+    const ServerOptions& options, core::EngineDeps deps) {
+  const bool real_models = !deps.load_backend;
+  LANTERN_ASSIGN_OR_RETURN(
+      std::unique_ptr<core::Engine> engine,
+      core::Engine::Create(ToEngineOptions(options), std::move(deps)));
+  if (real_models) {
+    const core::BlasInfo blas = core::DescribeBlas();
+    if (blas.is_reference) {
+      core::LogWarning(absl::StrCat(
+          "!!! libtorch is using the REFERENCE BLAS (", blas.library,
+          "): inference will be ~20x slower. Install libopenblas0-openmp. !!!"));
+    } else {
+      core::LogInfo(absl::StrCat("BLAS: ", blas.library));
+    }
+  }
+  std::unique_ptr<Server> server(new Server(options, std::move(engine)));
+  LANTERN_RETURN_IF_ERROR(server->Start());
+  return server;
+}
+
+Server::Server(const ServerOptions& options, std::unique_ptr<core::Engine> engine)
+    : options_(options),
+      engine_(std::move(engine)),
+      state_(engine_.get(), options.stream_window),
+      service_(&state_) {}
+
+Server::~Server() {
+  Shutdown();
+  if (warm_thread_.joinable()) warm_thread_.join();
+}
+
+absl::Status Server::Start() {
+  // The built-in health service is upb-based and invisible to reflection;
+  // touching the compiled health.proto descriptor makes reflection able to
+  // describe grpc.health.v1.Health.
+  grpc::health::v1::HealthCheckRequest::descriptor();
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(options_.listen, grpc::InsecureServerCredentials(),
+                           &port_);
+  builder.RegisterService(&service_);
+  // Room for the longest allowed text (4 bytes per code point) plus
+  // metadata; larger requests are refused by gRPC with RESOURCE_EXHAUSTED.
+  builder.SetMaxReceiveMessageSize(options_.max_message_chars * 4 + 64 * 1024);
+  server_ = builder.BuildAndStart();
+  if (server_ == nullptr || port_ == 0) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot listen on ", options_.listen,
+                     " (address in use or not local?)"));
+  }
+  SetServing(false);
+  core::LogInfo(absl::StrFormat("listening on %s (port %d); warming up models",
+                                options_.listen, port_));
+  warm_thread_ = std::thread([this] { Warm(); });
+  return absl::OkStatus();
+}
+
+void Server::Warm() {
+  const absl::Status status = engine_->LoadAndWarm();
+  if (status.ok()) {
+    state_.set_startup_time(absl::Now() - state_.started_at());
+    SetServing(true);
+    core::LogInfo(absl::StrFormat("SERVING on port %d, %d ms after start", port_,
+                                  state_.startup_time_us() / 1000));
+  } else {
+    core::LogError(absl::StrCat("warm-up failed: ", status.ToString()));
+  }
+  warm_status_ = status;
+  warm_done_.Notify();
+  if (!status.ok()) RequestShutdown();
+}
+
+void Server::SetServing(bool serving) {
+  grpc::HealthCheckServiceInterface* health = server_->GetHealthCheckService();
+  health->SetServingStatus("", serving);
+  health->SetServingStatus(kServiceName, serving);
+}
+
+absl::Status Server::WaitForWarmup() {
+  warm_done_.WaitForNotification();
+  return warm_status_;
+}
+
+absl::Status Server::Run() {
+  shutdown_requested_.WaitForNotification();
+  Shutdown();
+  if (warm_done_.HasBeenNotified()) return warm_status_;
+  return absl::OkStatus();
+}
+
+void Server::RequestShutdown() {
+  absl::MutexLock lock(&shutdown_mu_);
+  if (!shutdown_requested_.HasBeenNotified()) shutdown_requested_.Notify();
+}
+
+void Server::Shutdown() {
+  {
+    absl::MutexLock lock(&shutdown_mu_);
+    if (shut_down_) return;
+    shut_down_ = true;
+    if (!shutdown_requested_.HasBeenNotified()) shutdown_requested_.Notify();
+  }
+  core::LogInfo(absl::StrFormat("draining: up to %d ms for calls in flight",
+                                options_.drain_timeout_ms));
+  SetServing(false);
+  state_.StartDraining();
+  server_->Shutdown(std::chrono::system_clock::now() +
+                    std::chrono::milliseconds(options_.drain_timeout_ms));
+  engine_->Shutdown();
+  core::LogInfo(absl::StrFormat("stopped: %d messages analysed", state_.served()));
+}
+
+void BlockTerminationSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+}
+
+int WaitForTerminationSignal() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  int signal = 0;
+  sigwait(&set, &signal);
+  return signal;
+}
+
+}  // namespace lantern::server

@@ -1,0 +1,81 @@
+// The Lantern gRPC server: Analyzer service, grpc.health.v1.Health and
+// server reflection on one port, over a warm core::Engine.
+//
+// Create() starts listening at once with health NOT_SERVING and warms the
+// models on a background thread; health turns SERVING when every model is
+// warm. Shutdown() drains: health NOT_SERVING, new calls UNAVAILABLE, calls
+// in flight get up to the drain timeout, streams end with UNAVAILABLE.
+#ifndef LANTERN_SERVER_SERVER_H_
+#define LANTERN_SERVER_SERVER_H_
+
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+#include "core/engine.h"
+#include "grpcpp/grpcpp.h"
+#include "server/analyzer_service.h"
+#include "server/options.h"
+#include "server/serving_state.h"
+
+namespace lantern::server {
+
+class Server {
+ public:
+  // InvalidArgument / NotFound for a bad model directory; Unavailable if the
+  // address cannot be bound. `deps` replaces model loading in tests.
+  static absl::StatusOr<std::unique_ptr<Server>> Create(
+      const ServerOptions& options, core::EngineDeps deps = {});
+  ~Server();  // Shutdown().
+
+  // The port actually bound (useful with port 0).
+  int port() const { return port_; }
+
+  // Blocks until warm-up has finished; returns its outcome.
+  absl::Status WaitForWarmup();
+
+  // Blocks until RequestShutdown() is called or warm-up fails, then drains.
+  // Returns the warm-up error if there was one, else OK.
+  absl::Status Run();
+
+  // Asks Run() to return. Safe from any thread, including signal waiters.
+  void RequestShutdown();
+
+  // Drains and stops. Idempotent; blocks for at most the drain timeout plus
+  // the time queued work takes.
+  void Shutdown();
+
+ private:
+  Server(const ServerOptions& options, std::unique_ptr<core::Engine> engine);
+  absl::Status Start();
+  void Warm();
+  void SetServing(bool serving);
+
+  const ServerOptions options_;
+  std::unique_ptr<core::Engine> engine_;
+  ServingState state_;
+  AnalyzerService service_;
+  std::unique_ptr<grpc::Server> server_;
+  int port_ = 0;
+  std::thread warm_thread_;
+
+  absl::Notification warm_done_;
+  absl::Status warm_status_;  // Written before warm_done_ is notified.
+  absl::Notification shutdown_requested_;
+  absl::Mutex shutdown_mu_;
+  bool shut_down_ ABSL_GUARDED_BY(shutdown_mu_) = false;
+};
+
+// Blocks SIGTERM and SIGINT in the calling thread and in threads it starts
+// later, so WaitForTerminationSignal() can receive them. Call first in main.
+void BlockTerminationSignals();
+
+// Waits for SIGTERM or SIGINT; returns the signal number.
+int WaitForTerminationSignal();
+
+}  // namespace lantern::server
+
+#endif  // LANTERN_SERVER_SERVER_H_

@@ -1,0 +1,56 @@
+#include "server/serving_state.h"
+
+#include <vector>
+
+namespace lantern::server {
+
+void ServingState::Record(const absl::Status& status) {
+  if (status.ok()) {
+    served_.fetch_add(1);
+    return;
+  }
+  absl::MutexLock lock(&mu_);
+  ++errors_[status.code()];
+}
+
+std::map<std::string, uint64_t> ServingState::errors() const {
+  absl::MutexLock lock(&mu_);
+  std::map<std::string, uint64_t> out;
+  for (const auto& [code, count] : errors_) {
+    out[absl::StatusCodeToString(code)] = count;
+  }
+  return out;
+}
+
+void ServingState::StartDraining() {
+  std::vector<Drainable*> idle;
+  {
+    absl::MutexLock lock(&mu_);
+    draining_.store(true);
+    for (Drainable* stream : streams_) {
+      if (stream->MarkDraining()) idle.push_back(stream);
+    }
+  }
+  // An idle stream cannot finish (and be deleted) on its own once marked,
+  // so it is still alive here.
+  for (Drainable* stream : idle) stream->FinishDrained();
+}
+
+bool ServingState::RegisterStream(Drainable* stream) {
+  absl::MutexLock lock(&mu_);
+  if (draining_.load()) return false;
+  streams_.insert(stream);
+  return true;
+}
+
+void ServingState::UnregisterStream(Drainable* stream) {
+  absl::MutexLock lock(&mu_);
+  streams_.erase(stream);
+}
+
+int ServingState::active_streams() const {
+  absl::MutexLock lock(&mu_);
+  return static_cast<int>(streams_.size());
+}
+
+}  // namespace lantern::server

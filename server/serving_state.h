@@ -1,0 +1,75 @@
+// State shared by the RPC handlers of one server: the engine, counters, the
+// draining flag and the set of open streams. Thread-safe.
+#ifndef LANTERN_SERVER_SERVING_STATE_H_
+#define LANTERN_SERVER_SERVING_STATE_H_
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <set>
+#include <string>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "core/engine.h"
+
+namespace lantern::server {
+
+// Something that can be asked to wind down (an open stream): stop reading,
+// answer what was read, then finish with UNAVAILABLE.
+class Drainable {
+ public:
+  virtual ~Drainable() = default;
+  // Marks the stream as draining. Called with the registry lock held, so it
+  // must not call into gRPC (a reaction run inline could re-enter the
+  // registry). Returns true when the stream is idle and the caller must call
+  // FinishDrained() after releasing the lock.
+  virtual bool MarkDraining() = 0;
+  virtual void FinishDrained() = 0;
+};
+
+class ServingState {
+ public:
+  ServingState(core::Engine* engine, int stream_window)
+      : engine_(engine), stream_window_(stream_window), started_at_(absl::Now()) {}
+
+  core::Engine& engine() const { return *engine_; }
+  int stream_window() const { return stream_window_; }
+  absl::Time started_at() const { return started_at_; }
+
+  // Counts one answered message: OK or an error code.
+  void Record(const absl::Status& status);
+  uint64_t served() const { return served_.load(); }
+  std::map<std::string, uint64_t> errors() const;
+
+  bool draining() const { return draining_.load(); }
+  // Sets draining and asks every open stream to drain. Non-blocking.
+  void StartDraining();
+
+  // Streams register on open and unregister in OnDone, before deletion.
+  // Register returns false (and does not register) when draining.
+  bool RegisterStream(Drainable* stream);
+  void UnregisterStream(Drainable* stream);
+  int active_streams() const;
+
+  void set_startup_time(absl::Duration d) { startup_us_.store(absl::ToInt64Microseconds(d)); }
+  int64_t startup_time_us() const { return startup_us_.load(); }
+
+ private:
+  core::Engine* const engine_;
+  const int stream_window_;
+  const absl::Time started_at_;
+  std::atomic<uint64_t> served_{0};
+  std::atomic<bool> draining_{false};
+  std::atomic<int64_t> startup_us_{0};
+  mutable absl::Mutex mu_;
+  std::map<absl::StatusCode, uint64_t> errors_ ABSL_GUARDED_BY(mu_);
+  std::set<Drainable*> streams_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace lantern::server
+
+#endif  // LANTERN_SERVER_SERVING_STATE_H_

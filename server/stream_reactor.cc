@@ -1,0 +1,207 @@
+#include "server/stream_reactor.h"
+
+#include <utility>
+
+#include "core/text.h"
+#include "server/convert.h"
+
+namespace lantern::server {
+namespace {
+
+// A message id is echoed only when it is valid UTF-8: a proto3 string with
+// broken UTF-8 would make the client fail to parse the whole response.
+std::string EchoableId(const v1::StreamAnalyzeRequest& request) {
+  const std::string& id = request.message().id();
+  return core::ValidateUtf8(id, "id").ok() ? id : std::string();
+}
+
+}  // namespace
+
+StreamReactor::StreamReactor(ServingState* state,
+                             grpc::CallbackServerContext* context)
+    : state_(state),
+      context_(context),
+      cancelled_flag_(std::make_shared<std::atomic<bool>>(false)) {
+  registered_ = state_->RegisterStream(this);
+  Actions actions;
+  {
+    absl::MutexLock lock(&mu_);
+    if (!registered_) draining_ = true;
+    actions = NextLocked();
+  }
+  Run(actions);
+}
+
+void StreamReactor::OnReadDone(bool ok) {
+  if (!ok) {  // Client half-closed, or the call is over.
+    Actions actions;
+    {
+      absl::MutexLock lock(&mu_);
+      reading_ = false;
+      reads_done_ = true;
+      actions = NextLocked();
+    }
+    Run(actions);
+    return;
+  }
+  v1::StreamAnalyzeRequest request = std::move(request_);
+  request_.Clear();
+  uint64_t sequence;
+  {
+    absl::MutexLock lock(&mu_);
+    reading_ = false;
+    // A read that lands after the call was finished (draining raced with
+    // the client's write) cannot be answered; the client sees no answer
+    // for it and the UNAVAILABLE status tells it to resend.
+    if (finished_) return;
+    sequence = next_sequence_++;
+    ++in_flight_;
+  }
+  Handle(std::move(request), sequence);
+  Actions actions;
+  {
+    absl::MutexLock lock(&mu_);
+    actions = NextLocked();  // Read ahead while the engine works.
+  }
+  Run(actions);
+}
+
+void StreamReactor::Handle(v1::StreamAnalyzeRequest request, uint64_t sequence) {
+  v1::StreamAnalyzeResponse response;
+  response.set_message_id(EchoableId(request));
+  response.set_sequence(sequence);
+  absl::Status status;
+  if (!request.has_message()) {
+    status = absl::InvalidArgumentError("request.message is required");
+  } else if (state_->draining()) {
+    status = absl::UnavailableError("server is shutting down; message not analysed");
+  } else {
+    core::AnalysisRequest work;
+    work.message = ToCoreMessage(request.message());
+    work.deadline = DeadlineFromChrono(context_->deadline());
+    work.is_cancelled = [flag = cancelled_flag_] { return flag->load(); };
+    status = state_->engine().Submit(
+        std::move(work),
+        [this, response](absl::StatusOr<core::Analysis> result) mutable {
+          if (result.ok()) ToProto(*result, response.mutable_analysis());
+          Answer(std::move(response), result.status());
+        });
+    if (status.ok()) return;
+  }
+  Answer(std::move(response), status);
+}
+
+void StreamReactor::Answer(v1::StreamAnalyzeResponse response,
+                           const absl::Status& status) {
+  if (!status.ok()) {
+    response.mutable_error()->set_code(static_cast<int>(status.code()));
+    response.mutable_error()->set_message(std::string(status.message()));
+  }
+  state_->Record(status);
+  Actions actions;
+  {
+    absl::MutexLock lock(&mu_);
+    --in_flight_;
+    outbox_.push_back(std::move(response));
+    actions = NextLocked();
+  }
+  Run(actions);
+}
+
+void StreamReactor::OnWriteDone(bool ok) {
+  Actions actions;
+  {
+    absl::MutexLock lock(&mu_);
+    writing_ = false;
+    outbox_.pop_front();
+    if (!ok) write_failed_ = true;  // The client is gone.
+    actions = NextLocked();
+  }
+  Run(actions);
+}
+
+void StreamReactor::OnCancel() {
+  cancelled_flag_->store(true);
+  Actions actions;
+  {
+    absl::MutexLock lock(&mu_);
+    cancelled_ = true;
+    actions = NextLocked();
+  }
+  Run(actions);
+}
+
+void StreamReactor::OnDone() {
+  if (registered_) state_->UnregisterStream(this);
+  delete this;
+}
+
+bool StreamReactor::MarkDraining() {
+  absl::MutexLock lock(&mu_);
+  draining_ = true;
+  // Draining only ever stops reads, so the only possible action is finish.
+  const Actions actions = NextLocked();
+  if (actions.finish) drained_status_ = actions.status;
+  return actions.finish;
+}
+
+void StreamReactor::FinishDrained() {
+  // MarkDraining() claimed finished_, so nothing else finishes the call.
+  grpc::Status status;
+  {
+    absl::MutexLock lock(&mu_);
+    status = drained_status_;
+  }
+  Finish(status);
+}
+
+StreamReactor::Actions StreamReactor::NextLocked() {
+  Actions actions;
+  if (finished_) return actions;
+  const bool broken = cancelled_ || write_failed_;
+  if (!writing_ && !outbox_.empty()) {
+    if (broken) {
+      outbox_.clear();  // Nobody is left to read these answers.
+    } else {
+      writing_ = true;
+      actions.write = &outbox_.front();
+    }
+  }
+  const bool stop_reading = reads_done_ || draining_ || broken;
+  const size_t pending = static_cast<size_t>(in_flight_) + outbox_.size();
+  if (!reading_ && !stop_reading &&
+      pending < static_cast<size_t>(state_->stream_window())) {
+    reading_ = true;
+    actions.read = true;
+  }
+  if (stop_reading && !writing_ && outbox_.empty() && in_flight_ == 0) {
+    finished_ = true;
+    actions.finish = true;
+    actions.status = FinalStatusLocked();
+  }
+  return actions;
+}
+
+grpc::Status StreamReactor::FinalStatusLocked() const {
+  if (cancelled_) {
+    return grpc::Status(grpc::StatusCode::CANCELLED, "stream cancelled by the client");
+  }
+  if (write_failed_) {
+    return grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                        "could not write answers; the client went away");
+  }
+  if (draining_ && !reads_done_) {
+    return grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                        "server is shutting down; every message it read was "
+                        "answered; reconnect to send more");
+  }
+  return grpc::Status::OK;
+}
+
+void StreamReactor::Run(const Actions& actions) {
+  if (actions.write != nullptr) StartWrite(actions.write);
+  if (actions.read) StartRead(&request_);
+  if (actions.finish) Finish(actions.status);
+}
+
+}  // namespace lantern::server

@@ -1,0 +1,290 @@
+#include "core/engine.h"
+
+#include <thread>
+
+#include "absl/synchronization/notification.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/testing/fakes.h"
+
+namespace lantern::core {
+namespace {
+
+using ::lantern::testing::FakeDeps;
+using ::lantern::testing::FakeModelState;
+using ::lantern::testing::WriteModelDir;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+// Waits for one Submit's callback.
+struct Result {
+  absl::Notification done;
+  absl::StatusOr<Analysis> value = absl::UnknownError("not called");
+  AnalysisCallback Callback() {
+    return [this](absl::StatusOr<Analysis> r) {
+      value = std::move(r);
+      done.Notify();
+    };
+  }
+  const absl::StatusOr<Analysis>& Wait() {
+    done.WaitForNotification();
+    return value;
+  }
+};
+
+AnalysisRequest Request(const std::string& text, const std::string& id = "m1") {
+  AnalysisRequest request;
+  request.message.id = id;
+  request.message.text = text;
+  return request;
+}
+
+// Two models: "sev" (5 labels, weight 3) and "dis" (2 labels, weight 1).
+class EngineTest : public ::testing::TestWithParam<int> {
+ protected:
+  void SetUp() override {
+    sev_ = std::make_shared<FakeModelState>();
+    dis_ = std::make_shared<FakeModelState>();
+    // sev is sure of "high" (risk 0.75); dis is sure of "danger" (risk 1).
+    sev_->logits = {0, 0, 0, 20, 0};
+    dis_->logits = {0, 20};
+    dir_ = WriteModelDir(
+        {{"sev",
+          {{"none", 0}, {"low", 0.25f}, {"medium", 0.5f}, {"high", 0.75f}, {"critical", 1}},
+          3.0f, 32},
+         {"dis", {{"calm", 0}, {"danger", 1}}, 1.0f, 8, 1}});
+  }
+
+  std::unique_ptr<Engine> MakeEngine(EngineOptions options = {}) {
+    options.model_dir = dir_;
+    options.worker_threads = GetParam();
+    auto engine = Engine::Create(options, FakeDeps(dir_, {{"sev", sev_}, {"dis", dis_}}));
+    EXPECT_TRUE(engine.ok()) << engine.status();
+    return *std::move(engine);
+  }
+
+  std::unique_ptr<Engine> MakeWarmEngine(EngineOptions options = {}) {
+    auto engine = MakeEngine(options);
+    EXPECT_TRUE(engine->LoadAndWarm().ok());
+    return engine;
+  }
+
+  std::shared_ptr<FakeModelState> sev_, dis_;
+  std::string dir_;
+};
+
+TEST_P(EngineTest, SubmitBeforeWarmUpIsUnavailable) {
+  auto engine = MakeEngine();
+  Result result;
+  const absl::Status status = engine->Submit(Request("hello"), result.Callback());
+  EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(status.message(), HasSubstr("warming up"));
+  EXPECT_FALSE(engine->ready());
+}
+
+TEST_P(EngineTest, WarmUpRunsEveryHandleAtEveryBucket) {
+  auto engine = MakeWarmEngine();
+  EXPECT_TRUE(engine->ready());
+  // sev: one handle per worker thread, buckets 8/16/32, 3 runs each.
+  EXPECT_EQ(sev_->instances.load(), GetParam());
+  EXPECT_EQ(sev_->forward_calls.load(), GetParam() * 3 * 3);
+  // dis: spec asks for 1 handle; max_tokens 8 gives one bucket.
+  EXPECT_EQ(dis_->instances.load(), 1);
+  EXPECT_EQ(dis_->forward_calls.load(), 3);
+  const EngineStats stats = engine->Stats();
+  ASSERT_EQ(stats.models.size(), 2u);
+  EXPECT_EQ(stats.models[0].name, "sev");
+  EXPECT_TRUE(stats.models[0].loaded);
+  EXPECT_TRUE(stats.models[0].warmed);
+  EXPECT_EQ(stats.models[0].handles, GetParam());
+  EXPECT_EQ(stats.models[0].inferences, 0u);  // Warm-up is not counted.
+  EXPECT_EQ(stats.models[1].handles, 1);
+}
+
+TEST_P(EngineTest, HandlesOptionOverridesSpecs) {
+  EngineOptions options;
+  options.handles = 3;
+  auto engine = MakeWarmEngine(options);
+  EXPECT_EQ(sev_->instances.load(), 3);
+  EXPECT_EQ(dis_->instances.load(), 3);
+}
+
+TEST_P(EngineTest, AnalysesWithEveryModelAndCombinesScores) {
+  auto engine = MakeWarmEngine();
+  Result result;
+  ASSERT_TRUE(engine->Submit(Request("i can't do this anymore", "abc"), result.Callback()).ok());
+  const auto& analysis = result.Wait();
+  ASSERT_TRUE(analysis.ok()) << analysis.status();
+  EXPECT_EQ(analysis->message_id, "abc");
+  EXPECT_EQ(analysis->ensemble_version, "test-1");
+  const Verdict& v = analysis->verdict;
+  // (3 * 0.75 + 1 * 1.0) / 4 = 0.8125 -> critical (>= 0.8).
+  EXPECT_NEAR(v.score, 0.8125f, 1e-3);
+  EXPECT_EQ(v.level, Level::kCritical);
+  ASSERT_EQ(v.signals.size(), 2u);
+  EXPECT_EQ(v.signals[0].label, "high");
+  EXPECT_EQ(v.signals[1].label, "danger");
+  EXPECT_FALSE(v.degraded);
+  EXPECT_GE(analysis->processing_time_us, 0);
+  for (const std::string& factor : v.key_factors) {
+    EXPECT_THAT(factor, Not(HasSubstr("anymore")));
+  }
+  EXPECT_EQ(engine->Stats().models[0].inferences, 1u);
+}
+
+TEST_P(EngineTest, InputsArePaddedToTheSmallestFittingBucket) {
+  auto engine = MakeWarmEngine();
+  const int warm_calls = sev_->forward_calls.load();
+  Result short_text, long_text;
+  ASSERT_TRUE(engine->Submit(Request("one two three"), short_text.Callback()).ok());
+  short_text.Wait();
+  std::string many;
+  for (int i = 0; i < 12; ++i) many += "word ";
+  ASSERT_TRUE(engine->Submit(Request(many), long_text.Callback()).ok());
+  long_text.Wait();
+  std::vector<int64_t> served(sev_->lengths.begin() + warm_calls, sev_->lengths.end());
+  EXPECT_THAT(served, ElementsAre(8, 16));
+}
+
+TEST_P(EngineTest, LongInputsAreTruncatedToMaxTokens) {
+  auto engine = MakeWarmEngine();
+  std::string many;
+  for (int i = 0; i < 100; ++i) many += "w ";
+  Result result;
+  ASSERT_TRUE(engine->Submit(Request(many), result.Callback()).ok());
+  const auto& analysis = result.Wait();
+  ASSERT_TRUE(analysis.ok());
+  // FakeBackend fails when given more ids than the length, which would
+  // skip the model and degrade the verdict.
+  EXPECT_FALSE(analysis->verdict.degraded);
+  EXPECT_EQ(sev_->lengths.back(), 32);
+  EXPECT_EQ(dis_->lengths.back(), 8);
+}
+
+TEST_P(EngineTest, BadMessagesAreInvalidArgumentWithoutEchoingText) {
+  EngineOptions options;
+  options.max_message_chars = 10;
+  auto engine = MakeWarmEngine(options);
+  struct Case {
+    std::string text;
+    std::string id;
+    std::string expected;
+  };
+  const std::vector<Case> cases = {
+      {"", "m", "message.text is empty"},
+      {" \t\n ", "m", "no visible characters"},
+      {"\xE2\x80\x8B", "m", "no visible characters"},
+      {"secretsecret!", "m", "13 characters long; the limit is 10"},
+      {"secret\xFF", "m", "message.text is not valid UTF-8"},
+      {"hi", "id\xC3", "message.id is not valid UTF-8"},
+      {"hi", std::string(300, 'x'), "message.id is 300 bytes"},
+  };
+  for (const Case& c : cases) {
+    Result result;
+    const absl::Status status = engine->Submit(Request(c.text, c.id), result.Callback());
+    EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << c.expected;
+    EXPECT_THAT(status.message(), HasSubstr(c.expected));
+    EXPECT_THAT(status.message(), Not(HasSubstr("secret")));
+  }
+}
+
+TEST_P(EngineTest, ExpiredDeadlineIsDroppedNotComputed) {
+  auto engine = MakeWarmEngine();
+  const int warm_calls = sev_->forward_calls.load();
+  AnalysisRequest request = Request("hello there");
+  request.deadline = absl::Now() - absl::Milliseconds(1);
+  Result result;
+  ASSERT_TRUE(engine->Submit(std::move(request), result.Callback()).ok());
+  EXPECT_EQ(result.Wait().status().code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_EQ(sev_->forward_calls.load(), warm_calls);
+}
+
+TEST_P(EngineTest, CancelledWorkIsDropped) {
+  auto engine = MakeWarmEngine();
+  AnalysisRequest request = Request("hello there");
+  request.is_cancelled = [] { return true; };
+  Result result;
+  ASSERT_TRUE(engine->Submit(std::move(request), result.Callback()).ok());
+  EXPECT_EQ(result.Wait().status().code(), absl::StatusCode::kCancelled);
+}
+
+TEST_P(EngineTest, FailingModelIsSkippedAndVerdictIsDegraded) {
+  auto engine = MakeWarmEngine();
+  dis_->fail = true;
+  Result result;
+  ASSERT_TRUE(engine->Submit(Request("hello"), result.Callback()).ok());
+  const auto& analysis = result.Wait();
+  ASSERT_TRUE(analysis.ok());
+  EXPECT_TRUE(analysis->verdict.degraded);
+  EXPECT_EQ(analysis->verdict.signals.size(), 1u);
+  EXPECT_NEAR(analysis->verdict.score, 0.75f, 1e-3);
+  EXPECT_EQ(analysis->verdict.key_factors.back(), "dis model skipped (INTERNAL)");
+  EXPECT_EQ(engine->Stats().models[1].failures, 1u);
+}
+
+TEST_P(EngineTest, EveryModelFailingIsInternal) {
+  auto engine = MakeWarmEngine();
+  sev_->fail = true;
+  dis_->fail = true;
+  Result result;
+  ASSERT_TRUE(engine->Submit(Request("hello"), result.Callback()).ok());
+  EXPECT_EQ(result.Wait().status().code(), absl::StatusCode::kInternal);
+}
+
+TEST_P(EngineTest, LoadFailureIsReportedAndEngineStaysUnready) {
+  dis_->load_error = absl::InvalidArgumentError("corrupt file");
+  auto engine = MakeEngine();
+  const absl::Status status = engine->LoadAndWarm();
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_FALSE(engine->ready());
+  EXPECT_EQ(engine->Stats().models[1].error, "corrupt file");
+  EXPECT_TRUE(engine->Stats().models[0].warmed);
+}
+
+TEST_P(EngineTest, ManyConcurrentSubmissionsAreAllAnswered) {
+  auto engine = MakeWarmEngine();
+  constexpr int kMessages = 200;
+  std::vector<Result> results(kMessages);
+  for (int i = 0; i < kMessages; ++i) {
+    ASSERT_TRUE(engine->Submit(Request("message number " + std::to_string(i),
+                                       std::to_string(i)),
+                               results[i].Callback())
+                    .ok());
+  }
+  for (int i = 0; i < kMessages; ++i) {
+    const auto& r = results[i].Wait();
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r->message_id, std::to_string(i));
+  }
+  EXPECT_EQ(engine->Stats().models[0].inferences, static_cast<uint64_t>(kMessages));
+  EXPECT_LE(sev_->max_concurrent.load(), GetParam());
+}
+
+TEST_P(EngineTest, SubmitAfterShutdownIsUnavailable) {
+  auto engine = MakeWarmEngine();
+  engine->Shutdown();
+  Result result;
+  EXPECT_EQ(engine->Submit(Request("hello"), result.Callback()).code(),
+            absl::StatusCode::kUnavailable);
+}
+
+INSTANTIATE_TEST_SUITE_P(Threads, EngineTest, ::testing::Values(1, 2, 4));
+
+TEST(LengthBucketsTest, PowersOfTwoCappedAtMax) {
+  EXPECT_THAT(LengthBuckets(64), ElementsAre(8, 16, 32, 64));
+  EXPECT_THAT(LengthBuckets(50), ElementsAre(8, 16, 32, 50));
+  EXPECT_THAT(LengthBuckets(8), ElementsAre(8));
+  EXPECT_THAT(LengthBuckets(3), ElementsAre(3));
+}
+
+TEST(EngineCreateTest, BadOptionsAreInvalidArgument) {
+  EngineOptions options;
+  options.model_dir = "/tmp";
+  options.worker_threads = 0;
+  EXPECT_EQ(Engine::Create(options).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace lantern::core
