@@ -217,13 +217,15 @@ absl::StatusOr<Analysis> Engine::Analyze(const AnalysisRequest& request,
   std::vector<Signal> signals;
   std::vector<SkippedModel> skipped;
   for (auto& entry : models_) {
-    if (request.is_cancelled && request.is_cancelled()) {
-      return absl::CancelledError("the call was cancelled before analysis finished");
-    }
+    // Deadline first: gRPC also marks a call cancelled when its deadline
+    // passes, and the deadline is the more useful reason.
     if (absl::Now() >= request.deadline) {
       return absl::DeadlineExceededError(absl::StrCat(
           "deadline passed after ", absl::ToInt64Microseconds(absl::Now() - arrived),
           " us, before analysis finished; the message was not analysed"));
+    }
+    if (request.is_cancelled && request.is_cancelled()) {
+      return absl::CancelledError("the call was cancelled before analysis finished");
     }
     if (!encoded[entry->tokenizer]) {
       LANTERN_ASSIGN_OR_RETURN(tokens[entry->tokenizer],

@@ -1,39 +1,33 @@
-// A thin, std-only wrapper over sentencepiece::SentencePieceProcessor.
-//
-// sentencepiece_processor.h declares its own `absl::string_view`, which
-// collides with abseil's; so the SentencePiece header is included only in
-// sentencepiece_model.cc, which includes no abseil header. Use Tokenizer
-// (core/tokenizer.h) instead of this class.
+// SentencePiece, reached through liblantern_sentencepiece.so (see
+// sentencepiece_module.cc for why it is loaded with dlopen). Use Tokenizer
+// (core/tokenizer.h) rather than this class.
 #ifndef LANTERN_CORE_SENTENCEPIECE_MODEL_H_
 #define LANTERN_CORE_SENTENCEPIECE_MODEL_H_
 
 #include <memory>
 #include <string>
-#include <string_view>
 #include <vector>
 
-namespace sentencepiece {
-class SentencePieceProcessor;
-}  // namespace sentencepiece
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 
 namespace lantern::core::internal {
 
 // Thread-safe once loaded (Encode is const).
 class SentencePieceModel {
  public:
-  // Returns nullptr and sets `*error` on failure.
-  static std::unique_ptr<SentencePieceModel> Load(const std::string& path,
-                                                  std::string* error);
+  // NotFound if the module or the model file cannot be found;
+  // InvalidArgument if SentencePiece rejects the model file.
+  static absl::StatusOr<std::unique_ptr<SentencePieceModel>> Load(
+      const std::string& path);
   ~SentencePieceModel();
 
-  // Returns false (and SentencePiece's status code in `*error_code`) on
-  // failure.
-  bool Encode(std::string_view text, std::vector<int>* ids,
-              int* error_code) const;
+  // Internal with SentencePiece's status code on failure (never the text).
+  absl::StatusOr<std::vector<int>> Encode(absl::string_view text) const;
 
  private:
-  SentencePieceModel();
-  std::unique_ptr<sentencepiece::SentencePieceProcessor> processor_;
+  explicit SentencePieceModel(void* handle) : handle_(handle) {}
+  void* handle_;
 };
 
 }  // namespace lantern::core::internal

@@ -16,16 +16,9 @@ class SentencePieceTokenizer final : public Tokenizer {
 
   absl::StatusOr<std::vector<int64_t>> Encode(
       absl::string_view normalized_text) const override {
-    std::vector<int> ids;
-    int code = 0;
-    if (!model_->Encode(std::string_view(normalized_text.data(),
-                                         normalized_text.size()),
-                        &ids, &code)) {
-      // SentencePiece's message may quote the input; keep only the code.
-      return absl::InternalError(
-          absl::StrCat("tokenizer failed with SentencePiece code ", code));
-    }
-    return std::vector<int64_t>(ids.begin(), ids.end());
+    absl::StatusOr<std::vector<int>> ids = model_->Encode(normalized_text);
+    if (!ids.ok()) return ids.status();
+    return std::vector<int64_t>(ids->begin(), ids->end());
   }
 
  private:
@@ -40,13 +33,9 @@ absl::StatusOr<std::unique_ptr<Tokenizer>> LoadSentencePieceTokenizer(
     return absl::NotFoundError(
         absl::StrCat("tokenizer model not found: ", model_path));
   }
-  std::string error;
-  auto model = internal::SentencePieceModel::Load(model_path, &error);
-  if (model == nullptr) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "cannot load SentencePiece model ", model_path, ": ", error));
-  }
-  return std::make_unique<SentencePieceTokenizer>(std::move(model));
+  auto model = internal::SentencePieceModel::Load(model_path);
+  if (!model.ok()) return model.status();
+  return std::make_unique<SentencePieceTokenizer>(*std::move(model));
 }
 
 }  // namespace lantern::core

@@ -448,7 +448,7 @@ def model_spec(member, version):
                       "padId": PAD_ID, "bosId": -1, "eosId": -1},
         "labels": [{"name": n, "risk": r}
                    for n, r in zip(member.labels, member.risks)],
-        "maxTokens": MAX_TOKENS, "weight": member.weight, "handles": 1,
+        "maxTokens": MAX_TOKENS, "weight": member.weight, "handles": 0,
     }
 
 

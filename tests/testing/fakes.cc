@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
 
 namespace lantern::testing {
 
@@ -30,6 +31,9 @@ absl::StatusOr<std::vector<float>> FakeBackend::Forward(
   {
     std::lock_guard<std::mutex> lock(state_->lengths_mu);
     state_->lengths.push_back(length);
+  }
+  if (state_->forward_delay_ms.load() > 0) {
+    absl::SleepFor(absl::Milliseconds(state_->forward_delay_ms.load()));
   }
   state_->concurrent.fetch_sub(1);
   if (static_cast<int64_t>(ids.size()) > length) {

@@ -33,6 +33,9 @@ struct FakeModelState {
   // under the pool's exclusive lease; read after the test's calls finish).
   std::vector<int64_t> lengths;
   std::mutex lengths_mu;
+  // Each Forward call after warm-up sleeps this long (to keep calls in
+  // flight for drain tests).
+  std::atomic<int> forward_delay_ms{0};
   // When non-null, loading blocks until it is notified.
   absl::Notification* block_load = nullptr;
   // When set, loading fails with this status.

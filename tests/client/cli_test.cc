@@ -1,0 +1,61 @@
+#include "client/cli.h"
+
+#include <sstream>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace lantern::client {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+TEST(ParseStreamLineTest, AcceptsRequestAndBareMessage) {
+  auto request = ParseStreamLine(R"({"message": {"id": "m1", "text": "hi", "channel_id": "c"}})");
+  ASSERT_TRUE(request.ok()) << request.status();
+  EXPECT_EQ(request->id(), "m1");
+  EXPECT_EQ(request->text(), "hi");
+  EXPECT_EQ(request->channel_id(), "c");
+  auto bare = ParseStreamLine(R"({"id": "m2", "text": "yo", "sentAt": "2026-01-02T03:04:05Z"})");
+  ASSERT_TRUE(bare.ok()) << bare.status();
+  EXPECT_EQ(bare->id(), "m2");
+  EXPECT_EQ(bare->sent_at().seconds(), 1767323045);
+}
+
+TEST(ParseStreamLineTest, RejectsBrokenJsonAndUnknownFieldsWithoutQuotingText) {
+  for (const char* line : {R"({"id": "m1", "text": "secret stuff")",
+                           R"({"id": "m1", "txet": "secret stuff"})", "[1, 2]"}) {
+    auto parsed = ParseStreamLine(line);
+    EXPECT_EQ(parsed.status().code(), absl::StatusCode::kInvalidArgument) << line;
+    EXPECT_THAT(parsed.status().message(), Not(HasSubstr("secret")));
+  }
+}
+
+TEST(StreamLineErrorJsonTest, NamesTheLineAndCode) {
+  const std::string json =
+      StreamLineErrorJson(7, absl::InvalidArgumentError("bad json"));
+  EXPECT_THAT(json, HasSubstr(R"("line":7)"));
+  EXPECT_THAT(json, HasSubstr(R"("code":3)"));
+  EXPECT_THAT(json, HasSubstr("line 7 is not a valid message: bad json"));
+}
+
+TEST(RunCliTest, UnknownCommandIsUsageErrorWithExitCode2) {
+  const char* argv[] = {"lantern", "frobnicate"};
+  std::istringstream in;
+  std::ostringstream out, err;
+  EXPECT_EQ(RunCli(2, argv, "127.0.0.1:1", in, out, err), kExitUsage);
+  EXPECT_THAT(err.str(), HasSubstr("frobnicate"));
+}
+
+TEST(RunCliTest, UnreachableServerIsExitCode1WithCodeName) {
+  const char* argv[] = {"lantern", "--timeout-ms", "2000", "analyze", "hello"};
+  std::istringstream in;
+  std::ostringstream out, err;
+  EXPECT_EQ(RunCli(5, argv, "127.0.0.1:1", in, out, err), kExitFailure);
+  EXPECT_THAT(err.str(), HasSubstr("error: UNAVAILABLE"));
+  EXPECT_EQ(out.str(), "");
+}
+
+}  // namespace
+}  // namespace lantern::client

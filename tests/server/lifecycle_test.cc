@@ -1,0 +1,154 @@
+// Server start-up, warm-up and draining, with fake models so each phase can
+// be held open on demand.
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
+#include "client/client.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "server/server.h"
+#include "tests/testing/fakes.h"
+
+namespace lantern::server {
+namespace {
+
+using ::grpc::health::v1::HealthCheckResponse;
+using ::lantern::client::Client;
+using ::lantern::client::ClientOptions;
+using ::lantern::testing::FakeDeps;
+using ::lantern::testing::FakeModelState;
+using ::lantern::testing::WriteModelDir;
+using ::testing::HasSubstr;
+
+v1::ChatMessage Message(const std::string& id, const std::string& text) {
+  v1::ChatMessage message;
+  message.set_id(id);
+  message.set_text(text);
+  return message;
+}
+
+class LifecycleTest : public ::testing::Test {
+ protected:
+  LifecycleTest() : model_(std::make_shared<FakeModelState>()) {
+    model_->logits = {2.0f, 0.0f};
+    dir_ = WriteModelDir({{"only", {{"calm", 0.0f}, {"danger", 1.0f}}}});
+  }
+
+  std::unique_ptr<Server> Start(int drain_timeout_ms = 10000) {
+    ServerOptions options;
+    options.listen = "127.0.0.1:0";
+    options.model_dir = dir_;
+    options.drain_timeout_ms = drain_timeout_ms;
+    auto server = Server::Create(options, FakeDeps(dir_, {{"only", model_}}));
+    EXPECT_TRUE(server.ok()) << server.status();
+    return *std::move(server);
+  }
+
+  static std::unique_ptr<Client> Connect(const Server& server) {
+    return std::make_unique<Client>(
+        ClientOptions{absl::StrCat("127.0.0.1:", server.port()), absl::Seconds(30)});
+  }
+
+  std::shared_ptr<FakeModelState> model_;
+  std::string dir_;
+};
+
+TEST_F(LifecycleTest, CallBeforeWarmUpIsUnavailableAndHealthNotServing) {
+  absl::Notification release;
+  model_->block_load = &release;
+  auto server = Start();
+  auto client = Connect(*server);
+  EXPECT_EQ(client->CheckHealth().value(), HealthCheckResponse::NOT_SERVING);
+  auto early = client->Analyze(Message("e", "hello"));
+  EXPECT_EQ(early.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(early.status().message(), HasSubstr("warming up"));
+  auto status = client->GetStatus();
+  ASSERT_TRUE(status.ok());
+  EXPECT_FALSE(status->ready());
+  EXPECT_FALSE(status->models(0).warmed());
+
+  release.Notify();
+  ASSERT_TRUE(server->WaitForWarmup().ok());
+  EXPECT_EQ(client->CheckHealth().value(), HealthCheckResponse::SERVING);
+  auto analysis = client->Analyze(Message("l", "hello"));
+  ASSERT_TRUE(analysis.ok()) << analysis.status();
+  EXPECT_EQ(analysis->level(), v1::CRISIS_LEVEL_NONE);
+}
+
+TEST_F(LifecycleTest, WarmUpFailureEndsRunWithTheError) {
+  model_->load_error = absl::InvalidArgumentError("broken model file");
+  auto server = Start();
+  EXPECT_EQ(server->WaitForWarmup().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(server->Run().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(LifecycleTest, OneMillisecondDeadlineIsDeadlineExceededAndNeverComputed) {
+  auto server = Start();  // Two worker threads.
+  ASSERT_TRUE(server->WaitForWarmup().ok());
+  auto client = Connect(*server);
+  const int warm_calls = model_->forward_calls.load();
+  model_->forward_delay_ms = 200;
+  // Occupy both workers so the short call has to wait in the queue.
+  std::vector<std::thread> slow;
+  for (int i = 0; i < 2; ++i) {
+    slow.emplace_back([&] { EXPECT_TRUE(client->Analyze(Message("slow", "hi")).ok()); });
+  }
+  while (model_->concurrent.load() < 2) absl::SleepFor(absl::Milliseconds(1));
+  auto hurried = client->Analyze(Message("hurried", "hi"), absl::Milliseconds(1));
+  EXPECT_EQ(hurried.status().code(), absl::StatusCode::kDeadlineExceeded);
+  for (auto& t : slow) t.join();
+  model_->forward_delay_ms = 0;
+  // The server keeps serving, and the expired message was dropped, not
+  // computed: only the two slow calls and this one reached the model.
+  EXPECT_TRUE(client->Analyze(Message("after", "hi")).ok());
+  EXPECT_EQ(model_->forward_calls.load() - warm_calls, 3);
+  auto status = client->GetStatus();
+  ASSERT_TRUE(status.ok());
+  EXPECT_EQ(status->errors().at("DEADLINE_EXCEEDED"), 1u);
+}
+
+TEST_F(LifecycleTest, ShutdownLetsCallsInFlightFinish) {
+  auto server = Start();
+  ASSERT_TRUE(server->WaitForWarmup().ok());
+  auto client = Connect(*server);
+  model_->forward_delay_ms = 300;
+  absl::StatusOr<v1::Analysis> in_flight = absl::UnknownError("not run");
+  std::thread caller([&] { in_flight = client->Analyze(Message("slow", "hello")); });
+  // Wait until the call is being computed, then drain.
+  while (model_->concurrent.load() == 0) absl::SleepFor(absl::Milliseconds(1));
+  server->Shutdown();
+  caller.join();
+  EXPECT_TRUE(in_flight.ok()) << in_flight.status();
+  EXPECT_FALSE(client->Analyze(Message("late", "hello"), absl::Seconds(2)).ok());
+}
+
+TEST_F(LifecycleTest, DrainEndsOpenStreamWithUnavailableAfterAnsweringIt) {
+  auto server = Start();
+  ASSERT_TRUE(server->WaitForWarmup().ok());
+  auto client = Connect(*server);
+  auto stream = client->OpenStream();
+  ASSERT_TRUE(stream->Write(Message("a", "hello")));
+  v1::StreamAnalyzeResponse response;
+  ASSERT_TRUE(stream->Read(&response));
+  EXPECT_EQ(response.message_id(), "a");
+  EXPECT_TRUE(response.has_analysis());
+
+  std::thread drainer([&] { server->Shutdown(); });
+  EXPECT_FALSE(stream->Read(&response));
+  const absl::Status status = stream->Finish();
+  drainer.join();
+  EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(status.message(), HasSubstr("shutting down"));
+}
+
+TEST_F(LifecycleTest, RequestShutdownMakesRunReturnOk) {
+  auto server = Start();
+  ASSERT_TRUE(server->WaitForWarmup().ok());
+  std::thread stopper([&] { server->RequestShutdown(); });
+  EXPECT_TRUE(server->Run().ok());
+  stopper.join();
+}
+
+}  // namespace
+}  // namespace lantern::server
