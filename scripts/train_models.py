@@ -597,11 +597,15 @@ def run_sanity(sp, members, thresholds):
 
 
 def dump_token_samples(sp, path):
-    """Writes {"text", "normalized", "ids"} lines for C++ tokenizer tests."""
+    """Writes {"text", "normalized", "ids"} lines for C++ tokenizer tests.
+
+    The ids are not truncated: the test compares whole tokenizations, and
+    truncation to max_tokens is the engine's job, tested on its own.
+    """
     with open(path, "w", encoding="utf-8") as f:
         for text in TOKEN_SAMPLES:
             normalized = normalize_text(text)
-            ids = encode(sp, [normalized])[0]
+            ids = sp.encode(normalized, out_type=int)
             f.write(json.dumps({"text": text, "normalized": normalized,
                                 "ids": ids}, ensure_ascii=False) + "\n")
     print(f"wrote {len(TOKEN_SAMPLES)} token samples to {path}")
