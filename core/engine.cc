@@ -94,7 +94,7 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(EngineOptions options,
     ConfigureTorchThreads(options.torch_threads);
     deps.load_backend = LoadTorchScriptBackend;
   }
-  if (!deps.load_tokenizer) deps.load_tokenizer = LoadSentencePieceTokenizer;
+  if (!deps.load_tokenizer) deps.load_tokenizer = LoadTokenizer;
   std::unique_ptr<Engine> engine(
       new Engine(std::move(options), std::move(deps), std::move(directory)));
   LANTERN_RETURN_IF_ERROR(engine->LoadTokenizers());
@@ -127,7 +127,8 @@ absl::Status Engine::LoadTokenizers() {
     const std::string& path = entry->spec.tokenizer_path;
     auto it = by_path.find(path);
     if (it == by_path.end()) {
-      LANTERN_ASSIGN_OR_RETURN(auto tokenizer, deps_.load_tokenizer(path));
+      LANTERN_ASSIGN_OR_RETURN(
+          auto tokenizer, deps_.load_tokenizer(entry->spec.spec.tokenizer(), path));
       tokenizers_.push_back(std::move(tokenizer));
       it = by_path.emplace(path, static_cast<int>(tokenizers_.size()) - 1).first;
     }

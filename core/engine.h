@@ -53,7 +53,8 @@ struct EngineOptions {
 // SentencePiece).
 struct EngineDeps {
   BackendLoader load_backend;
-  std::function<absl::StatusOr<std::unique_ptr<Tokenizer>>(const std::string&)>
+  std::function<absl::StatusOr<std::unique_ptr<Tokenizer>>(
+      const config::v1::TokenizerSpec& spec, const std::string& model_path)>
       load_tokenizer;
 };
 

@@ -38,4 +38,11 @@ absl::StatusOr<std::unique_ptr<Tokenizer>> LoadSentencePieceTokenizer(
   return std::make_unique<SentencePieceTokenizer>(*std::move(model));
 }
 
+absl::StatusOr<std::unique_ptr<Tokenizer>> LoadTokenizer(
+    const config::v1::TokenizerSpec& spec, const std::string& model_path) {
+  if (spec.type() == "sentencepiece") return LoadSentencePieceTokenizer(model_path);
+  return absl::InvalidArgumentError(
+      absl::StrCat("tokenizer type '", spec.type(), "' is not supported"));
+}
+
 }  // namespace lantern::core

@@ -9,6 +9,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "lantern/config/v1/model_spec.pb.h"
 
 namespace lantern::core {
 
@@ -24,6 +25,11 @@ class Tokenizer {
 // Loads a SentencePiece model file. NotFound / InvalidArgument on failure.
 absl::StatusOr<std::unique_ptr<Tokenizer>> LoadSentencePieceTokenizer(
     const std::string& model_path);
+
+// Loads the tokenizer a spec describes; `model_path` is spec.model resolved
+// against the spec's folder. InvalidArgument for an unsupported type.
+absl::StatusOr<std::unique_ptr<Tokenizer>> LoadTokenizer(
+    const config::v1::TokenizerSpec& spec, const std::string& model_path);
 
 }  // namespace lantern::core
 

@@ -15,7 +15,7 @@ PACKAGES=(
   libsentencepiece-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   # training the default models
-  python3-torch python3-sentencepiece python3-numpy
+  python3-torch python3-sentencepiece
 )
 
 SUDO=""

@@ -20,8 +20,9 @@ grpc::ServerUnaryReactor* AnalyzerService::Analyze(
     fail(absl::UnavailableError("server is shutting down; retry on another replica"));
     return reactor;
   }
-  if (!request->has_message()) {
-    fail(absl::InvalidArgumentError("request.message is required"));
+  if (absl::Status s = CheckRequiredFields(request->has_message(), request->message());
+      !s.ok()) {
+    fail(s);
     return reactor;
   }
   core::AnalysisRequest work;

@@ -11,6 +11,12 @@ grpc::Status ToGrpcStatus(const absl::Status& status) {
                       std::string(status.message()));
 }
 
+absl::Status CheckRequiredFields(bool has_message, const v1::ChatMessage& message) {
+  if (!has_message) return absl::InvalidArgumentError("request.message is required");
+  if (!message.has_text()) return absl::InvalidArgumentError("message.text is required");
+  return absl::OkStatus();
+}
+
 core::Message ToCoreMessage(const v1::ChatMessage& message) {
   core::Message out;
   out.id = message.id();

@@ -16,6 +16,9 @@ namespace lantern::server {
 // Same code, same message.
 grpc::Status ToGrpcStatus(const absl::Status& status);
 
+// InvalidArgument when a request has no message, or its message no text.
+absl::Status CheckRequiredFields(bool has_message, const v1::ChatMessage& message);
+
 core::Message ToCoreMessage(const v1::ChatMessage& message);
 
 v1::CrisisLevel ToProtoLevel(core::Level level);

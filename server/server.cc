@@ -6,9 +6,7 @@
 #include "absl/strings/str_format.h"
 #include "core/logging.h"
 #include "core/status_macros.h"
-#include "grpc/health/v1/health.pb.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
-#include "grpcpp/health_check_service_interface.h"
 
 namespace lantern::server {
 namespace {
@@ -53,7 +51,8 @@ Server::Server(const ServerOptions& options, std::unique_ptr<core::Engine> engin
     : options_(options),
       engine_(std::move(engine)),
       state_(engine_.get(), options.stream_window),
-      service_(&state_) {}
+      service_(&state_),
+      health_({kServiceName}) {}
 
 Server::~Server() {
   Shutdown();
@@ -61,17 +60,13 @@ Server::~Server() {
 }
 
 absl::Status Server::Start() {
-  // The built-in health service is upb-based and invisible to reflection;
-  // touching the compiled health.proto descriptor makes reflection able to
-  // describe grpc.health.v1.Health.
-  grpc::health::v1::HealthCheckRequest::descriptor();
-  grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
 
   grpc::ServerBuilder builder;
   builder.AddListeningPort(options_.listen, grpc::InsecureServerCredentials(),
                            &port_);
   builder.RegisterService(&service_);
+  builder.RegisterService(&health_);
   // Room for the longest allowed text (4 bytes per code point) plus
   // metadata; larger requests are refused by gRPC with RESOURCE_EXHAUSTED.
   builder.SetMaxReceiveMessageSize(options_.max_message_chars * 4 + 64 * 1024);
@@ -81,7 +76,6 @@ absl::Status Server::Start() {
         absl::StrCat("cannot listen on ", options_.listen,
                      " (address in use or not local?)"));
   }
-  SetServing(false);
   core::LogInfo(absl::StrFormat("listening on %s (port %d); warming up models",
                                 options_.listen, port_));
   warm_thread_ = std::thread([this] { Warm(); });
@@ -92,7 +86,7 @@ void Server::Warm() {
   const absl::Status status = engine_->LoadAndWarm();
   if (status.ok()) {
     state_.set_startup_time(absl::Now() - state_.started_at());
-    SetServing(true);
+    health_.SetServing(true);
     core::LogInfo(absl::StrFormat("SERVING on port %d, %d ms after start", port_,
                                   state_.startup_time_us() / 1000));
   } else {
@@ -101,12 +95,6 @@ void Server::Warm() {
   warm_status_ = status;
   warm_done_.Notify();
   if (!status.ok()) RequestShutdown();
-}
-
-void Server::SetServing(bool serving) {
-  grpc::HealthCheckServiceInterface* health = server_->GetHealthCheckService();
-  health->SetServingStatus("", serving);
-  health->SetServingStatus(kServiceName, serving);
 }
 
 absl::Status Server::WaitForWarmup() {
@@ -135,7 +123,7 @@ void Server::Shutdown() {
   }
   core::LogInfo(absl::StrFormat("draining: up to %d ms for calls in flight",
                                 options_.drain_timeout_ms));
-  SetServing(false);
+  health_.Shutdown();  // Watchers see NOT_SERVING, then their calls end.
   state_.StartDraining();
   server_->Shutdown(std::chrono::system_clock::now() +
                     std::chrono::milliseconds(options_.drain_timeout_ms));

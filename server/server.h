@@ -1,5 +1,6 @@
-// The Lantern gRPC server: Analyzer service, grpc.health.v1.Health and
-// server reflection on one port, over a warm core::Engine.
+// The Lantern gRPC server: Analyzer service, grpc.health.v1.Health (see
+// server/health_service.h) and server reflection on one port, over a warm
+// core::Engine.
 //
 // Create() starts listening at once with health NOT_SERVING and warms the
 // models on a background thread; health turns SERVING when every model is
@@ -18,6 +19,7 @@
 #include "core/engine.h"
 #include "grpcpp/grpcpp.h"
 #include "server/analyzer_service.h"
+#include "server/health_service.h"
 #include "server/options.h"
 #include "server/serving_state.h"
 
@@ -52,12 +54,12 @@ class Server {
   Server(const ServerOptions& options, std::unique_ptr<core::Engine> engine);
   absl::Status Start();
   void Warm();
-  void SetServing(bool serving);
 
   const ServerOptions options_;
   std::unique_ptr<core::Engine> engine_;
   ServingState state_;
   AnalyzerService service_;
+  HealthService health_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
   std::thread warm_thread_;

@@ -70,9 +70,9 @@ void StreamReactor::Handle(v1::StreamAnalyzeRequest request, uint64_t sequence) 
   v1::StreamAnalyzeResponse response;
   response.set_message_id(EchoableId(request));
   response.set_sequence(sequence);
-  absl::Status status;
-  if (!request.has_message()) {
-    status = absl::InvalidArgumentError("request.message is required");
+  absl::Status status = CheckRequiredFields(request.has_message(), request.message());
+  if (!status.ok()) {
+    // Answered below.
   } else if (state_->draining()) {
     status = absl::UnavailableError("server is shutting down; message not analysed");
   } else {

@@ -14,6 +14,14 @@ TEST(ConvertTest, StatusKeepsCodeAndMessage) {
             grpc::StatusCode::DEADLINE_EXCEEDED);
 }
 
+TEST(ConvertTest, RequiredFieldsAreNamed) {
+  v1::ChatMessage message;
+  EXPECT_EQ(CheckRequiredFields(false, message).message(), "request.message is required");
+  EXPECT_EQ(CheckRequiredFields(true, message).message(), "message.text is required");
+  message.set_text("");
+  EXPECT_TRUE(CheckRequiredFields(true, message).ok());  // Empty is the engine's call.
+}
+
 TEST(ConvertTest, LevelsMapOneToOne) {
   EXPECT_EQ(ToProtoLevel(core::Level::kNone), v1::CRISIS_LEVEL_NONE);
   EXPECT_EQ(ToProtoLevel(core::Level::kLow), v1::CRISIS_LEVEL_LOW);

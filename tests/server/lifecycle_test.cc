@@ -142,6 +142,52 @@ TEST_F(LifecycleTest, DrainEndsOpenStreamWithUnavailableAfterAnsweringIt) {
   EXPECT_THAT(status.message(), HasSubstr("shutting down"));
 }
 
+TEST_F(LifecycleTest, DrainEndsHealthWatchInsteadOfWaitingOutTheTimeout) {
+  auto server = Start(/*drain_timeout_ms=*/60000);
+  ASSERT_TRUE(server->WaitForWarmup().ok());
+  auto stub = grpc::health::v1::Health::NewStub(grpc::CreateChannel(
+      absl::StrCat("127.0.0.1:", server->port()), grpc::InsecureChannelCredentials()));
+  grpc::ClientContext context;
+  grpc::health::v1::HealthCheckRequest request;
+  auto watch = stub->Watch(&context, request);
+  grpc::health::v1::HealthCheckResponse update;
+  ASSERT_TRUE(watch->Read(&update));
+  EXPECT_EQ(update.status(), HealthCheckResponse::SERVING);
+
+  std::thread drainer([&] { server->Shutdown(); });
+  ASSERT_TRUE(watch->Read(&update));
+  EXPECT_EQ(update.status(), HealthCheckResponse::NOT_SERVING);
+  while (watch->Read(&update)) {
+  }
+  const grpc::Status status = watch->Finish();
+  drainer.join();
+  // Ended by the drain itself, not cancelled when the 60 s timeout ran out.
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(status.error_message(), "server is shutting down");
+}
+
+TEST_F(LifecycleTest, HealthFollowsTheHealthProtocolForUnknownServices) {
+  auto server = Start();
+  ASSERT_TRUE(server->WaitForWarmup().ok());
+  auto stub = grpc::health::v1::Health::NewStub(grpc::CreateChannel(
+      absl::StrCat("127.0.0.1:", server->port()), grpc::InsecureChannelCredentials()));
+  grpc::health::v1::HealthCheckRequest request;
+  request.set_service("no.such.Service");
+  grpc::health::v1::HealthCheckResponse response;
+  grpc::ClientContext check_context;
+  const grpc::Status check = stub->Check(&check_context, request, &response);
+  EXPECT_EQ(check.error_code(), grpc::StatusCode::NOT_FOUND);
+
+  grpc::ClientContext watch_context;
+  auto watch = stub->Watch(&watch_context, request);
+  ASSERT_TRUE(watch->Read(&response));
+  EXPECT_EQ(response.status(), HealthCheckResponse::SERVICE_UNKNOWN);
+  watch_context.TryCancel();
+  while (watch->Read(&response)) {
+  }
+  EXPECT_EQ(watch->Finish().error_code(), grpc::StatusCode::CANCELLED);
+}
+
 TEST_F(LifecycleTest, RequestShutdownMakesRunReturnOk) {
   auto server = Start();
   ASSERT_TRUE(server->WaitForWarmup().ok());

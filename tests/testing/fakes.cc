@@ -109,7 +109,7 @@ core::EngineDeps FakeDeps(
   }
   core::EngineDeps deps;
   deps.load_backend = FakeLoader(std::move(by_path));
-  deps.load_tokenizer = [](const std::string&)
+  deps.load_tokenizer = [](const config::v1::TokenizerSpec&, const std::string&)
       -> absl::StatusOr<std::unique_ptr<core::Tokenizer>> {
     return std::make_unique<FakeTokenizer>();
   };
