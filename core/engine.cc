@@ -1,6 +1,7 @@
 #include "core/engine.h"
 
 #include <algorithm>
+#include <filesystem>
 #include <map>
 
 #include "absl/strings/str_cat.h"
@@ -95,16 +96,28 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(EngineOptions options,
     deps.load_backend = LoadTorchScriptBackend;
   }
   if (!deps.load_tokenizer) deps.load_tokenizer = LoadTokenizer;
-  std::unique_ptr<Engine> engine(
-      new Engine(std::move(options), std::move(deps), std::move(directory)));
+  std::vector<config::v1::ModelSpec> specs;
+  for (const LoadedModelSpec& model : directory.models) specs.push_back(model.spec);
+  LANTERN_ASSIGN_OR_RETURN(Ensemble ensemble, Ensemble::Create(directory.ensemble, specs));
+  std::optional<CueMatcher> cues;
+  if (!directory.ensemble.cues().empty()) {
+    LANTERN_ASSIGN_OR_RETURN(
+        cues, CueMatcher::Load((std::filesystem::path(options.model_dir) /
+                                directory.ensemble.cues()).string()));
+  }
+  std::unique_ptr<Engine> engine(new Engine(std::move(options), std::move(deps),
+                                            std::move(directory), std::move(ensemble),
+                                            std::move(cues)));
   LANTERN_RETURN_IF_ERROR(engine->LoadTokenizers());
   return engine;
 }
 
-Engine::Engine(EngineOptions options, EngineDeps deps, ModelDirectory directory)
+Engine::Engine(EngineOptions options, EngineDeps deps, ModelDirectory directory,
+               Ensemble ensemble, std::optional<CueMatcher> cues)
     : options_(std::move(options)),
       deps_(std::move(deps)),
-      ensemble_(directory.ensemble.thresholds(), directory.ensemble.version()),
+      ensemble_(std::move(ensemble)),
+      cues_(std::move(cues)),
       workers_(options_.worker_threads, static_cast<size_t>(options_.max_queue)) {
   for (LoadedModelSpec& spec : directory.models) {
     auto entry = std::make_unique<ModelEntry>();
@@ -246,7 +259,10 @@ absl::StatusOr<Analysis> Engine::Analyze(const AnalysisRequest& request,
     skipped.push_back({entry->spec.spec.name(),
                        absl::StatusCodeToString(signal.status().code())});
   }
-  absl::StatusOr<Verdict> verdict = ensemble_.Combine(std::move(signals), skipped);
+  std::vector<Factor> cue_factors;
+  if (cues_.has_value()) cue_factors = cues_->Match(request.message.text);
+  absl::StatusOr<Verdict> verdict =
+      ensemble_.Combine(std::move(signals), skipped, std::move(cue_factors));
   if (!verdict.ok()) {
     return absl::InternalError("every model of the ensemble failed on this message");
   }

@@ -15,12 +15,14 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "core/cues.h"
 #include "core/ensemble.h"
 #include "core/model_backend.h"
 #include "core/model_pool.h"
@@ -136,7 +138,8 @@ class Engine {
 
  private:
   struct ModelEntry;
-  Engine(EngineOptions options, EngineDeps deps, ModelDirectory directory);
+  Engine(EngineOptions options, EngineDeps deps, ModelDirectory directory,
+         Ensemble ensemble, std::optional<CueMatcher> cues);
   absl::Status LoadTokenizers();
   absl::Status LoadModel(ModelEntry& entry);
   absl::StatusOr<Analysis> Analyze(const AnalysisRequest& request,
@@ -149,6 +152,7 @@ class Engine {
   const EngineOptions options_;
   const EngineDeps deps_;
   const Ensemble ensemble_;
+  const std::optional<CueMatcher> cues_;  // When ensemble.json names a cue file.
   std::vector<std::unique_ptr<Tokenizer>> tokenizers_;
   std::vector<std::unique_ptr<ModelEntry>> models_;
   ModelPool pool_;

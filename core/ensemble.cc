@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -71,10 +72,54 @@ absl::StatusOr<Signal> MakeSignal(const config::v1::ModelSpec& spec,
     signal.score += probs[i] * spec.labels(static_cast<int>(i)).risk();
     if (probs[i] > probs[best]) best = i;
   }
-  signal.label = spec.labels(static_cast<int>(best)).name();
   signal.label_probability = probs[best];
+  signal.label = spec.labels(static_cast<int>(best)).name();
+  signal.probabilities = std::move(probs);
   signal.score = std::clamp(signal.score, 0.0f, 1.0f);
   return signal;
+}
+
+absl::StatusOr<Ensemble> Ensemble::Create(
+    const config::v1::EnsembleConfig& config,
+    const std::vector<config::v1::ModelSpec>& specs) {
+  Ensemble e;
+  e.thresholds_ = config.thresholds();
+  e.mode_ = config.mode() == config::v1::COMBINE_MODE_UNSPECIFIED
+                ? config::v1::COMBINE_MODE_WEIGHTED
+                : config.mode();
+  e.version_ = config.version();
+  for (const config::v1::Modifier& m : config.modifiers()) {
+    auto spec = std::find_if(specs.begin(), specs.end(),
+                             [&](const auto& s) { return s.name() == m.model(); });
+    if (spec == specs.end()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("modifier names model '", m.model(), "', which the ensemble does not list"));
+    }
+    Modifier modifier{m.model(), m.label(), -1, m.strength()};
+    for (int i = 0; i < spec->labels_size(); ++i) {
+      if (spec->labels(i).name() == m.label()) modifier.label_index = i;
+    }
+    if (modifier.label_index < 0) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "modifier label '", m.label(), "' is not a label of model '", m.model(), "'"));
+    }
+    if (m.strength() < 0.0f || m.strength() > 1.0f) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("strength of modifier '", m.model(), "' must be within 0..1"));
+    }
+    e.modifiers_.push_back(std::move(modifier));
+  }
+  if (e.modifiers_.size() >= specs.size()) {
+    return absl::InvalidArgumentError("the ensemble needs at least one model that is not a modifier");
+  }
+  return e;
+}
+
+const Ensemble::Modifier* Ensemble::FindModifier(const std::string& model) const {
+  for (const Modifier& m : modifiers_) {
+    if (m.model == model) return &m;
+  }
+  return nullptr;
 }
 
 Level Ensemble::LevelFor(float score) const {
@@ -85,48 +130,91 @@ Level Ensemble::LevelFor(float score) const {
   return Level::kNone;
 }
 
-absl::StatusOr<Verdict> Ensemble::Combine(
-    std::vector<Signal> signals, const std::vector<SkippedModel>& skipped) const {
-  if (signals.empty()) {
-    return absl::FailedPreconditionError("every model of the ensemble was skipped");
-  }
-  float weighted = 0.0f, weights = 0.0f, top_prob = 0.0f;
-  float lowest = 1.0f, highest = 0.0f;
-  const Signal* most_alarmed = &signals.front();
-  for (const Signal& s : signals) {
-    weighted += s.weight * s.score;
-    weights += s.weight;
-    top_prob += s.label_probability;
-    lowest = std::min(lowest, s.score);
-    highest = std::max(highest, s.score);
-    if (s.score > most_alarmed->score) most_alarmed = &s;
-  }
+absl::StatusOr<Verdict> Ensemble::Combine(std::vector<Signal> signals,
+                                          const std::vector<SkippedModel>& skipped,
+                                          std::vector<Factor> cue_factors) const {
   Verdict v;
-  v.score = std::clamp(weighted / weights, 0.0f, 1.0f);
-  v.level = LevelFor(v.score);
+  float dampening = 1.0f;
+  std::vector<const Signal*> risk;
+  for (const Signal& s : signals) {
+    const Modifier* modifier = FindModifier(s.model);
+    if (modifier == nullptr) {
+      risk.push_back(&s);
+      continue;
+    }
+    const float p = s.probabilities.at(static_cast<size_t>(modifier->label_index));
+    dampening *= 1.0f - modifier->strength * p;
+    if (p >= 0.5f) {
+      v.factors.push_back({absl::StrCat(s.model, " model: ", modifier->label, " (",
+                                        Percent(p), "); score lowered"),
+                           s.model, {}});
+    }
+  }
+  if (risk.empty()) {
+    return absl::FailedPreconditionError("every risk model of the ensemble was skipped");
+  }
+  float weighted = 0.0f, weights = 0.0f, top_prob = 0.0f, highest_score = 0.0f;
+  float lowest = 1.0f, highest = 0.0f;
+  std::map<Level, float> votes;
+  const Signal* most_alarmed = risk.front();
+  for (const Signal* s : risk) {
+    const float dampened = s->score * dampening;
+    weighted += s->weight * dampened;
+    weights += s->weight;
+    votes[LevelFor(dampened)] += s->weight;
+    highest_score = std::max(highest_score, dampened);
+    top_prob += s->label_probability;
+    lowest = std::min(lowest, s->score);
+    highest = std::max(highest, s->score);
+    if (s->score > most_alarmed->score) most_alarmed = s;
+  }
+  switch (mode_) {
+    case config::v1::COMBINE_MODE_CONSERVATIVE_MAX:
+      v.score = highest_score;
+      v.level = LevelFor(v.score);
+      break;
+    case config::v1::COMBINE_MODE_MAJORITY: {
+      v.score = weighted / weights;
+      float best = -1.0f;
+      for (const auto& [level, weight] : votes) {  // Ascending, so ties go higher.
+        if (weight >= best) {
+          best = weight;
+          v.level = level;
+        }
+      }
+      break;
+    }
+    default:
+      v.score = weighted / weights;
+      v.level = LevelFor(v.score);
+  }
+  v.score = std::clamp(v.score, 0.0f, 1.0f);
   const float spread = highest - lowest;
   v.confidence = std::clamp(
-      top_prob / static_cast<float>(signals.size()) * (1.0f - spread), 0.0f, 1.0f);
+      top_prob / static_cast<float>(risk.size()) * (1.0f - spread), 0.0f, 1.0f);
   v.requires_review = v.level >= Level::kMedium ||
                       (v.level == Level::kLow && v.confidence < kLowConfidence);
   v.recommended_action = std::string(RecommendedAction(v.level));
   v.degraded = !skipped.empty();
 
-  for (const Signal& s : signals) {
-    v.key_factors.push_back(absl::StrCat(s.model, " model: ", s.label, " (",
-                                         Percent(s.label_probability), ")"));
+  std::vector<Factor> factors;
+  for (const Signal* s : risk) {
+    factors.push_back({absl::StrCat(s->model, " model: ", s->label, " (",
+                                    Percent(s->label_probability), ")"),
+                       s->model, {}});
   }
-  if (signals.size() > 1) {
-    v.key_factors.push_back(
-        spread < 0.25f
-            ? std::string("models agree")
-            : absl::StrCat("models disagree; ", most_alarmed->model,
-                           " is the most concerned"));
+  if (risk.size() > 1) {
+    factors.push_back({spread < 0.25f ? std::string("models agree")
+                                      : absl::StrCat("models disagree; ", most_alarmed->model,
+                                                     " is the most concerned"),
+                       "ensemble", {}});
   }
+  for (Factor& f : v.factors) factors.push_back(std::move(f));
   for (const SkippedModel& m : skipped) {
-    v.key_factors.push_back(
-        absl::StrCat(m.model, " model skipped (", m.reason, ")"));
+    factors.push_back({absl::StrCat(m.model, " model skipped (", m.reason, ")"), m.model, {}});
   }
+  for (Factor& f : cue_factors) factors.push_back(std::move(f));
+  v.factors = std::move(factors);
   v.signals = std::move(signals);
   return v;
 }

@@ -4,6 +4,7 @@
 #define LANTERN_CORE_ENSEMBLE_H_
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -24,10 +25,11 @@ struct Signal {
   std::string model;
   std::string version;
   std::string role;
-  std::string label;              // most probable label
+  std::string label;               // most probable label
   float label_probability = 0.0f;  // its probability
-  float score = 0.0f;             // sum of probability x label risk, 0..1
-  float weight = 0.0f;            // ensemble weight from the spec
+  float score = 0.0f;              // sum of probability x label risk, 0..1
+  float weight = 0.0f;             // ensemble weight from the spec
+  std::vector<float> probabilities;  // per label, in spec order
 };
 
 // A model that could not run for this message, and why (a status code name,
@@ -37,6 +39,20 @@ struct SkippedModel {
   std::string reason;
 };
 
+// A stretch of the message: [start, end) in Unicode code points.
+struct TextSpan {
+  int start = 0;
+  int end = 0;
+  bool operator==(const TextSpan& o) const { return start == o.start && end == o.end; }
+};
+
+// One reason for a verdict. Never quotes the message.
+struct Factor {
+  std::string description;
+  std::string source;  // a model name, "ensemble" or "cues"
+  std::vector<TextSpan> spans;
+};
+
 struct Verdict {
   Level level = Level::kUnspecified;
   float score = 0.0f;
@@ -44,7 +60,7 @@ struct Verdict {
   bool requires_review = false;
   std::string recommended_action;
   std::vector<Signal> signals;
-  std::vector<std::string> key_factors;
+  std::vector<Factor> factors;
   bool degraded = false;
 };
 
@@ -53,25 +69,53 @@ struct Verdict {
 absl::StatusOr<Signal> MakeSignal(const config::v1::ModelSpec& spec,
                                   absl::Span<const float> logits);
 
-// Combines model signals with a weighted mean of their scores:
-//   score       = sum(weight * score) / sum(weight)
-//   level       = highest threshold the score reaches (NONE below `low`)
-//   confidence  = mean top-label probability x (1 - spread of model scores)
-//   review      = level >= MEDIUM, or LOW with confidence < 0.5
-//   degraded    = some model was skipped
-// FailedPrecondition if `signals` is empty (every model was skipped).
+// Combines model signals as ensemble.json says (see CombineMode in
+// proto/lantern/config/v1/model_spec.proto):
+//   risk models  every model that is not a modifier
+//   dampening    product over modifiers of (1 - strength * p(label))
+//   WEIGHTED     score = weighted mean of risk scores x dampening;
+//                level from thresholds
+//   CONSERVATIVE_MAX  score = highest risk score x dampening; level from
+//                thresholds
+//   MAJORITY     each risk model votes the level of (its score x
+//                dampening), weighted; most weight wins, ties go higher;
+//                score = weighted mean of the dampened scores
+//   confidence   mean top-label probability of the risk models x
+//                (1 - spread of their scores)
+//   review       level >= MEDIUM, or LOW with confidence < 0.5
+//   degraded     some model was skipped
 class Ensemble {
  public:
-  Ensemble(config::v1::Thresholds thresholds, std::string version)
-      : thresholds_(std::move(thresholds)), version_(std::move(version)) {}
+  // `specs` are the models in ensemble order. InvalidArgument if a modifier
+  // names an unknown model or label, a strength is outside 0..1, or every
+  // model is a modifier.
+  static absl::StatusOr<Ensemble> Create(
+      const config::v1::EnsembleConfig& config,
+      const std::vector<config::v1::ModelSpec>& specs);
 
   Level LevelFor(float score) const;
+
+  // `cue_factors` are appended to the verdict's factors as they are.
+  // FailedPrecondition if no risk model produced a signal.
   absl::StatusOr<Verdict> Combine(std::vector<Signal> signals,
-                                  const std::vector<SkippedModel>& skipped) const;
+                                  const std::vector<SkippedModel>& skipped,
+                                  std::vector<Factor> cue_factors = {}) const;
+
   const std::string& version() const { return version_; }
 
  private:
+  struct Modifier {
+    std::string model;
+    std::string label;
+    int label_index = 0;
+    float strength = 0.0f;
+  };
+  Ensemble() = default;
+  const Modifier* FindModifier(const std::string& model) const;
+
   config::v1::Thresholds thresholds_;
+  config::v1::CombineMode mode_ = config::v1::COMBINE_MODE_WEIGHTED;
+  std::vector<Modifier> modifiers_;
   std::string version_;
 };
 

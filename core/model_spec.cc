@@ -54,12 +54,22 @@ absl::Status ValidateSpec(const std::string& path,
   if (spec.max_tokens() < 1) return Invalid(path, "max_tokens must be >= 1");
   if (spec.weight() <= 0.0f) return Invalid(path, "weight must be > 0");
   if (spec.handles() < 0) return Invalid(path, "handles must be >= 0");
-  if (spec.tokenizer().type() != "sentencepiece") {
+  if (spec.tokenizer().type() != "sentencepiece" &&
+      spec.tokenizer().type() != "wordpiece") {
     return Invalid(path, absl::StrCat("tokenizer.type '", spec.tokenizer().type(),
-                                      "' is not supported (use sentencepiece)"));
+                                      "' is not supported (use sentencepiece or "
+                                      "wordpiece)"));
   }
   if (spec.tokenizer().model().empty()) {
     return Invalid(path, "tokenizer.model is required");
+  }
+  const config::v1::TokenizerSpec& tok = spec.tokenizer();
+  if (tok.type() == "sentencepiece" &&
+      (tok.lowercase() || tok.has_strip_accents() || !tok.unk_token().empty())) {
+    // SentencePiece models carry their own normalisation rules.
+    return Invalid(path,
+                   "tokenizer.lowercase, strip_accents and unk_token apply to "
+                   "wordpiece only");
   }
   return absl::OkStatus();
 }

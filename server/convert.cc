@@ -56,7 +56,17 @@ void ToProto(const core::Analysis& analysis, v1::Analysis* out) {
     signal->set_score(s.score);
     signal->set_weight(s.weight);
   }
-  for (const std::string& factor : v.key_factors) out->add_key_factors(factor);
+  for (const core::Factor& factor : v.factors) {
+    out->add_key_factors(factor.description);
+    v1::KeyFactor* f = out->add_factors();
+    f->set_description(factor.description);
+    f->set_source(factor.source);
+    for (const core::TextSpan& span : factor.spans) {
+      v1::TextSpan* s = f->add_spans();
+      s->set_start(span.start);
+      s->set_end(span.end);
+    }
+  }
   out->set_degraded(v.degraded);
   out->set_processing_time_us(analysis.processing_time_us);
   out->set_ensemble_version(analysis.ensemble_version);

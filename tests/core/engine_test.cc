@@ -127,8 +127,8 @@ TEST_P(EngineTest, AnalysesWithEveryModelAndCombinesScores) {
   EXPECT_EQ(v.signals[1].label, "danger");
   EXPECT_FALSE(v.degraded);
   EXPECT_GE(analysis->processing_time_us, 0);
-  for (const std::string& factor : v.key_factors) {
-    EXPECT_THAT(factor, Not(HasSubstr("anymore")));
+  for (const Factor& factor : v.factors) {
+    EXPECT_THAT(factor.description, Not(HasSubstr("anymore")));
   }
   EXPECT_EQ(engine->Stats().models[0].inferences, 1u);
 }
@@ -219,7 +219,7 @@ TEST_P(EngineTest, FailingModelIsSkippedAndVerdictIsDegraded) {
   EXPECT_TRUE(analysis->verdict.degraded);
   EXPECT_EQ(analysis->verdict.signals.size(), 1u);
   EXPECT_NEAR(analysis->verdict.score, 0.75f, 1e-3);
-  EXPECT_EQ(analysis->verdict.key_factors.back(), "dis model skipped (INTERNAL)");
+  EXPECT_EQ(analysis->verdict.factors.back().description, "dis model skipped (INTERNAL)");
   EXPECT_EQ(engine->Stats().models[1].failures, 1u);
 }
 

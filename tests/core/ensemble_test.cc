@@ -27,13 +27,31 @@ config::v1::ModelSpec Spec(const std::string& name, std::vector<float> risks,
   return spec;
 }
 
-config::v1::Thresholds Thresholds() {
-  config::v1::Thresholds t;
-  t.set_low(0.2f);
-  t.set_medium(0.4f);
-  t.set_high(0.6f);
-  t.set_critical(0.8f);
-  return t;
+config::v1::EnsembleConfig Config(
+    config::v1::CombineMode mode = config::v1::COMBINE_MODE_UNSPECIFIED) {
+  config::v1::EnsembleConfig c;
+  c.set_version("v");
+  c.set_mode(mode);
+  c.mutable_thresholds()->set_low(0.2f);
+  c.mutable_thresholds()->set_medium(0.4f);
+  c.mutable_thresholds()->set_high(0.6f);
+  c.mutable_thresholds()->set_critical(0.8f);
+  return c;
+}
+
+// An ensemble of risk models "a" and "b" (and "ctx" when a modifier is set).
+Ensemble MakeEnsemble(config::v1::EnsembleConfig config = Config()) {
+  std::vector<config::v1::ModelSpec> specs = {Spec("a", {0, 1}), Spec("b", {0, 1}),
+                                              Spec("ctx", {0, 0})};
+  auto e = Ensemble::Create(config, specs);
+  EXPECT_TRUE(e.ok()) << e.status();
+  return *std::move(e);
+}
+
+std::vector<std::string> Descriptions(const Verdict& v) {
+  std::vector<std::string> out;
+  for (const Factor& f : v.factors) out.push_back(f.description);
+  return out;
 }
 
 Signal MakeTestSignal(const std::string& model, float score, float prob,
@@ -44,8 +62,12 @@ Signal MakeTestSignal(const std::string& model, float score, float prob,
   s.score = score;
   s.label_probability = prob;
   s.weight = weight;
+  s.probabilities = {1.0f - prob, prob};
   return s;
 }
+
+// A "ctx" modifier signal whose label l1 ("non-literal") has probability p.
+Signal Context(float p) { return MakeTestSignal("ctx", 0.0f, p); }
 
 TEST(MakeSignalTest, SoftmaxWeightsRisksAndPicksTopLabel) {
   // logits (0, ln 3) -> probabilities (0.25, 0.75).
@@ -72,7 +94,7 @@ TEST(MakeSignalTest, WrongNumberOfLogitsIsInvalidArgument) {
 }
 
 TEST(EnsembleTest, LevelForUsesInclusiveLowerBounds) {
-  Ensemble e(Thresholds(), "v");
+  const Ensemble e = MakeEnsemble();
   EXPECT_EQ(e.LevelFor(0.0f), Level::kNone);
   EXPECT_EQ(e.LevelFor(0.1999f), Level::kNone);
   EXPECT_EQ(e.LevelFor(0.2f), Level::kLow);
@@ -83,7 +105,7 @@ TEST(EnsembleTest, LevelForUsesInclusiveLowerBounds) {
 }
 
 TEST(EnsembleTest, CombinesWithWeightedMean) {
-  Ensemble e(Thresholds(), "v");
+  const Ensemble e = MakeEnsemble();
   // (3 * 0.95 + 1 * 0.55) / 4 = 0.85 -> critical.
   auto v = e.Combine({MakeTestSignal("a", 0.95f, 0.9f, 3.0f),
                       MakeTestSignal("b", 0.55f, 0.8f, 1.0f)},
@@ -97,23 +119,25 @@ TEST(EnsembleTest, CombinesWithWeightedMean) {
   EXPECT_THAT(v->recommended_action, HasSubstr("act now"));
   // mean top prob 0.85 x (1 - spread 0.4) = 0.51
   EXPECT_THAT(v->confidence, FloatNear(0.51f, 1e-5));
-  EXPECT_THAT(v->key_factors,
+  EXPECT_THAT(Descriptions(*v),
               ElementsAre("a model: x (90%)", "b model: x (80%)",
                           "models disagree; a is the most concerned"));
+  EXPECT_EQ(v->factors[0].source, "a");
+  EXPECT_EQ(v->factors[2].source, "ensemble");
 }
 
 TEST(EnsembleTest, AgreeingConfidentModelsGiveHighConfidence) {
-  Ensemble e(Thresholds(), "v");
+  const Ensemble e = MakeEnsemble();
   auto v = e.Combine({MakeTestSignal("a", 0.05f, 0.95f), MakeTestSignal("b", 0.1f, 0.9f)}, {});
   ASSERT_TRUE(v.ok());
   EXPECT_EQ(v->level, Level::kNone);
   EXPECT_FALSE(v->requires_review);
   EXPECT_THAT(v->confidence, FloatNear(0.925f * 0.95f, 1e-5));
-  EXPECT_EQ(v->key_factors.back(), "models agree");
+  EXPECT_EQ(v->factors.back().description, "models agree");
 }
 
 TEST(EnsembleTest, LowLevelNeedsReviewOnlyWhenUnsure) {
-  Ensemble e(Thresholds(), "v");
+  const Ensemble e = MakeEnsemble();
   auto sure = e.Combine({MakeTestSignal("a", 0.3f, 0.9f)}, {});
   auto unsure = e.Combine({MakeTestSignal("a", 0.3f, 0.4f)}, {});
   ASSERT_TRUE(sure.ok() && unsure.ok());
@@ -124,17 +148,94 @@ TEST(EnsembleTest, LowLevelNeedsReviewOnlyWhenUnsure) {
 }
 
 TEST(EnsembleTest, SkippedModelMarksDegradedAndIsExplained) {
-  Ensemble e(Thresholds(), "v");
+  const Ensemble e = MakeEnsemble();
   auto v = e.Combine({MakeTestSignal("a", 0.5f, 0.9f)}, {{"b", "INTERNAL"}});
   ASSERT_TRUE(v.ok());
   EXPECT_TRUE(v->degraded);
   EXPECT_EQ(v->level, Level::kMedium);
-  EXPECT_EQ(v->key_factors.back(), "b model skipped (INTERNAL)");
+  EXPECT_EQ(v->factors.back().description, "b model skipped (INTERNAL)");
+}
+
+TEST(EnsembleTest, ConservativeMaxTakesTheMostConcernedModel) {
+  const Ensemble e = MakeEnsemble(Config(config::v1::COMBINE_MODE_CONSERVATIVE_MAX));
+  auto v = e.Combine({MakeTestSignal("a", 0.1f, 0.9f, 3.0f),
+                      MakeTestSignal("b", 0.65f, 0.7f, 1.0f)}, {});
+  ASSERT_TRUE(v.ok());
+  EXPECT_THAT(v->score, FloatNear(0.65f, 1e-5));
+  EXPECT_EQ(v->level, Level::kHigh);
+}
+
+TEST(EnsembleTest, MajorityVotesByWeightAndTiesGoHigher) {
+  const Ensemble e = MakeEnsemble(Config(config::v1::COMBINE_MODE_MAJORITY));
+  // a (weight 1) votes high, b (weight 2) votes none: none wins.
+  auto v = e.Combine({MakeTestSignal("a", 0.7f, 0.9f, 1.0f),
+                      MakeTestSignal("b", 0.1f, 0.9f, 2.0f)}, {});
+  ASSERT_TRUE(v.ok());
+  EXPECT_EQ(v->level, Level::kNone);
+  EXPECT_THAT(v->score, FloatNear(0.3f, 1e-5));
+  // Equal weights: the higher level wins the tie.
+  auto tie = e.Combine({MakeTestSignal("a", 0.7f, 0.9f), MakeTestSignal("b", 0.1f, 0.9f)}, {});
+  ASSERT_TRUE(tie.ok());
+  EXPECT_EQ(tie->level, Level::kHigh);
+}
+
+config::v1::EnsembleConfig WithContextModifier(float strength) {
+  config::v1::EnsembleConfig c = Config();
+  auto* m = c.add_modifiers();
+  m->set_model("ctx");
+  m->set_label("l1");
+  m->set_strength(strength);
+  return c;
+}
+
+TEST(EnsembleTest, ModifierLowersTheScoreAndSaysSo) {
+  const Ensemble e = MakeEnsemble(WithContextModifier(0.5f));
+  // 0.7 x (1 - 0.5 x 0.8) = 0.42 -> medium instead of high.
+  auto v = e.Combine({MakeTestSignal("a", 0.7f, 0.9f), Context(0.8f)}, {});
+  ASSERT_TRUE(v.ok());
+  EXPECT_THAT(v->score, FloatNear(0.42f, 1e-5));
+  EXPECT_EQ(v->level, Level::kMedium);
+  EXPECT_THAT(Descriptions(*v), ElementsAre("a model: x (90%)", "ctx model: l1 (80%); score lowered"));
+  // The modifier is not a risk model: it neither votes nor adds weight.
+  auto literal = e.Combine({MakeTestSignal("a", 0.7f, 0.9f), Context(0.1f)}, {});
+  ASSERT_TRUE(literal.ok());
+  EXPECT_THAT(literal->score, FloatNear(0.7f * 0.95f, 1e-5));
+  EXPECT_THAT(Descriptions(*literal), ElementsAre("a model: x (90%)"));
+}
+
+TEST(EnsembleTest, BadModifiersAreInvalidArgument) {
+  std::vector<config::v1::ModelSpec> specs = {Spec("a", {0, 1}), Spec("ctx", {0, 0})};
+  auto unknown_model = WithContextModifier(0.5f);
+  unknown_model.mutable_modifiers(0)->set_model("nope");
+  EXPECT_EQ(Ensemble::Create(unknown_model, specs).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  auto unknown_label = WithContextModifier(0.5f);
+  unknown_label.mutable_modifiers(0)->set_label("sarcasm");
+  EXPECT_THAT(Ensemble::Create(unknown_label, specs).status().message(),
+              HasSubstr("'sarcasm' is not a label of model 'ctx'"));
+  EXPECT_EQ(Ensemble::Create(WithContextModifier(1.5f), specs).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(Ensemble::Create(WithContextModifier(0.5f), {Spec("ctx", {0, 0})}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST(EnsembleTest, CueFactorsComeLastWithTheirSpans) {
+  const Ensemble e = MakeEnsemble();
+  auto v = e.Combine({MakeTestSignal("a", 0.7f, 0.9f)}, {},
+                     {{"mentions a specific time", "cues", {{3, 10}}}});
+  ASSERT_TRUE(v.ok());
+  ASSERT_EQ(v->factors.size(), 2u);
+  EXPECT_EQ(v->factors[1].source, "cues");
+  EXPECT_EQ(v->factors[1].spans, (std::vector<TextSpan>{{3, 10}}));
 }
 
 TEST(EnsembleTest, NoSignalsIsFailedPrecondition) {
-  Ensemble e(Thresholds(), "v");
+  const Ensemble e = MakeEnsemble();
   EXPECT_EQ(e.Combine({}, {{"a", "INTERNAL"}}).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  // A modifier alone is not enough.
+  const Ensemble with_modifier = MakeEnsemble(WithContextModifier(0.5f));
+  EXPECT_EQ(with_modifier.Combine({Context(0.9f)}, {{"a", "INTERNAL"}}).status().code(),
             absl::StatusCode::kFailedPrecondition);
 }
 

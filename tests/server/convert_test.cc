@@ -42,7 +42,7 @@ TEST(ConvertTest, AnalysisFieldsAreCopied) {
   a.verdict.requires_review = true;
   a.verdict.recommended_action = "act";
   a.verdict.degraded = true;
-  a.verdict.key_factors = {"f1", "f2"};
+  a.verdict.factors = {{"f1", "sev", {}}, {"f2", "cues", {{4, 9}, {12, 15}}}};
   core::Signal s;
   s.model = "sev";
   s.version = "2";
@@ -65,6 +65,12 @@ TEST(ConvertTest, AnalysisFieldsAreCopied) {
   EXPECT_EQ(out.ensemble_version(), "e1");
   ASSERT_EQ(out.key_factors_size(), 2);
   EXPECT_EQ(out.key_factors(1), "f2");
+  ASSERT_EQ(out.factors_size(), 2);
+  EXPECT_EQ(out.factors(0).source(), "sev");
+  EXPECT_EQ(out.factors(1).description(), "f2");
+  ASSERT_EQ(out.factors(1).spans_size(), 2);
+  EXPECT_EQ(out.factors(1).spans(1).start(), 12);
+  EXPECT_EQ(out.factors(1).spans(1).end(), 15);
   ASSERT_EQ(out.signals_size(), 1);
   EXPECT_EQ(out.signals(0).model(), "sev");
   EXPECT_EQ(out.signals(0).role(), "severity");
