@@ -5,12 +5,14 @@
 #include <boost/program_options.hpp>
 #include <cstdint>
 #include <exception>
+#include <fstream>
 #include <ostream>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "client/eval.h"
 #include "google/protobuf/util/json_util.h"
 
 namespace lantern::client {
@@ -42,6 +44,8 @@ absl::StatusOr<Command> CommandFromName(const std::string& name) {
   if (name == "stream") return Command::kStream;
   if (name == "health") return Command::kHealth;
   if (name == "status") return Command::kStatus;
+  if (name == "eval") return Command::kEval;
+  if (name == "bench") return Command::kBench;
   return absl::InvalidArgumentError(
       absl::StrCat("unknown command '", name, "'"));
 }
@@ -65,6 +69,16 @@ CommandSyntax SyntaxOf(Command command) {
       syntax.options.add_options()                   //
           ("service", po::value<std::string>(), "")  //
           ("wait", po::value<double>(), "");
+      break;
+    case Command::kEval:
+      syntax.options.add_options()                   //
+          ("file", po::value<std::string>(), "")     //
+          ("show-failures", po::bool_switch(), "")   //
+          ("check", po::bool_switch(), "");
+      syntax.positional.add("file", 1);
+      break;
+    case Command::kBench:
+      AddBenchOptions(syntax.options);
       break;
     case Command::kHelp:
     case Command::kStream:
@@ -124,6 +138,16 @@ absl::Status ApplyCommandOptions(const po::variables_map& vm,
         options->wait = absl::Seconds(seconds);
       }
       return absl::OkStatus();
+    case Command::kEval:
+      if (!vm.count("file")) {
+        return absl::InvalidArgumentError("eval needs a FILE of JSON lines (or - for stdin)");
+      }
+      options->eval_file = vm["file"].as<std::string>();
+      options->show_failures = vm["show-failures"].as<bool>();
+      options->check = vm["check"].as<bool>();
+      return absl::OkStatus();
+    case Command::kBench:
+      return ApplyBenchOptions(vm, &options->bench);
     case Command::kHelp:
     case Command::kStream:
     case Command::kStatus:
@@ -222,6 +246,13 @@ std::string UsageText() {
       "    --wait SECONDS    wait up to SECONDS until SERVING\n"
       "  status              Print the server's version, uptime, model state\n"
       "                      and counters as indented JSON.\n"
+      "  eval FILE           Run labelled JSON lines {\"text\",\"level\",\"tags\"}\n"
+      "                      (FILE or - for stdin) through the server; print\n"
+      "                      pass rates per tag, the confusion matrix, recall\n"
+      "                      of high+critical and false-alarm rates.\n"
+      "    --show-failures   list failed cases (id, levels, tags; no text)\n"
+      "    --check           exit 1 when a quality target is missed\n",
+      BenchUsageText(),
       "\n"
       "Global options (before or after the command):\n"
       "  --target HOST:PORT  server address (default: $LANTERN_TARGET, else ",
@@ -350,6 +381,20 @@ int RunCli(int argc, const char* const* argv, absl::string_view default_target,
       return RunHealth(client, *options, out, err);
     case Command::kStatus:
       return RunStatus(client, out, err);
+    case Command::kEval: {
+      if (options->eval_file == "-") {
+        return RunEval(client, in, "stdin", options->show_failures, options->check, out, err);
+      }
+      std::ifstream file(options->eval_file);
+      if (!file) {
+        err << "lantern eval: cannot read " << options->eval_file << "\n";
+        return kExitFailure;
+      }
+      return RunEval(client, file, options->eval_file, options->show_failures,
+                     options->check, out, err);
+    }
+    case Command::kBench:
+      return RunBench(options->client, options->bench, out, err);
     case Command::kHelp:
       break;
   }

@@ -19,6 +19,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "client/bench.h"
 #include "client/client.h"
 #include "google/protobuf/message.h"
 #include "lantern/v1/chat.pb.h"
@@ -29,7 +30,7 @@ inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailure = 1;
 inline constexpr int kExitUsage = 2;
 
-enum class Command { kHelp, kAnalyze, kStream, kHealth, kStatus };
+enum class Command { kHelp, kAnalyze, kStream, kHealth, kStatus, kEval, kBench };
 
 // Everything the command line says. Fields a command does not use keep their
 // defaults.
@@ -45,6 +46,12 @@ struct CliOptions {
   std::string service;
   // health: --wait SECONDS; unset = a single check.
   std::optional<absl::Duration> wait;
+  // eval: FILE ("-" = stdin), --show-failures, --check.
+  std::string eval_file;
+  bool show_failures = false;
+  bool check = false;
+  // bench: its options (see client/bench.h).
+  BenchOptions bench;
 };
 
 // The help text: global options, every command and its options.
