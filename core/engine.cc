@@ -30,6 +30,7 @@ absl::Status ValidateOptions(const EngineOptions& o) {
   }
   if (o.max_queue < 1) return absl::InvalidArgumentError("max queue must be >= 1");
   if (o.warmup_runs < 1) return absl::InvalidArgumentError("warm-up runs must be >= 1");
+  if (o.cache_entries < 0) return absl::InvalidArgumentError("cache entries must be >= 0");
   return absl::OkStatus();
 }
 
@@ -105,9 +106,18 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(EngineOptions options,
         cues, CueMatcher::Load((std::filesystem::path(options.model_dir) /
                                 directory.ensemble.cues()).string()));
   }
+  ResultCacheOptions cache_options;
+  cache_options.capacity = static_cast<size_t>(options.cache_entries);
+  LANTERN_ASSIGN_OR_RETURN(auto cache, ResultCache<Verdict>::Create(cache_options));
+  // Everything besides the text that changes a verdict: the ensemble file
+  // and every spec (names, versions, labels, thresholds, modes).
+  std::string fingerprint = directory.ensemble.SerializeAsString();
+  for (const config::v1::ModelSpec& spec : specs) fingerprint += spec.SerializeAsString();
   std::unique_ptr<Engine> engine(new Engine(std::move(options), std::move(deps),
                                             std::move(directory), std::move(ensemble),
                                             std::move(cues)));
+  engine->cache_ = std::move(cache);
+  engine->fingerprint_ = std::move(fingerprint);
   LANTERN_RETURN_IF_ERROR(engine->LoadTokenizers());
   return engine;
 }
@@ -216,16 +226,24 @@ absl::Status Engine::Submit(AnalysisRequest request, AnalysisCallback done) {
   LANTERN_ASSIGN_OR_RETURN(
       std::string normalized,
       ValidateMessage(request.message, options_.max_message_chars));
-  return workers_.Schedule([this, arrived, request = std::move(request),
+  CacheKey key;
+  if (cache_->enabled()) {
+    key = MakeKey(fingerprint_, normalized);
+    if (std::shared_ptr<const Verdict> cached = cache_->Lookup(key)) {
+      done(Answer(request, *cached, arrived));
+      return absl::OkStatus();
+    }
+  }
+  return workers_.Schedule([this, arrived, key, request = std::move(request),
                             normalized = std::move(normalized),
                             done = std::move(done)]() {
-    done(Analyze(request, normalized, arrived));
+    done(Analyze(request, normalized, key, arrived));
   });
 }
 
 absl::StatusOr<Analysis> Engine::Analyze(const AnalysisRequest& request,
                                          const std::string& normalized,
-                                         absl::Time arrived) {
+                                         const CacheKey& key, absl::Time arrived) {
   std::vector<std::vector<int64_t>> tokens(tokenizers_.size());
   std::vector<bool> encoded(tokenizers_.size(), false);
   std::vector<Signal> signals;
@@ -259,16 +277,27 @@ absl::StatusOr<Analysis> Engine::Analyze(const AnalysisRequest& request,
     skipped.push_back({entry->spec.spec.name(),
                        absl::StatusCodeToString(signal.status().code())});
   }
-  std::vector<Factor> cue_factors;
-  if (cues_.has_value()) cue_factors = cues_->Match(request.message.text);
-  absl::StatusOr<Verdict> verdict =
-      ensemble_.Combine(std::move(signals), skipped, std::move(cue_factors));
+  absl::StatusOr<Verdict> verdict = ensemble_.Combine(std::move(signals), skipped);
   if (!verdict.ok()) {
     return absl::InternalError("every model of the ensemble failed on this message");
   }
+  // A degraded verdict is not cached: it would outlive the model failure.
+  if (cache_->enabled() && !verdict->degraded) {
+    cache_->Insert(key, std::make_shared<const Verdict>(*verdict));
+  }
+  return Answer(request, *std::move(verdict), arrived);
+}
+
+Analysis Engine::Answer(const AnalysisRequest& request, Verdict verdict,
+                        absl::Time arrived) const {
+  if (cues_.has_value()) {
+    for (Factor& factor : cues_->Match(request.message.text)) {
+      verdict.factors.push_back(std::move(factor));
+    }
+  }
   Analysis analysis;
   analysis.message_id = request.message.id;
-  analysis.verdict = *std::move(verdict);
+  analysis.verdict = std::move(verdict);
   analysis.ensemble_version = ensemble_.version();
   analysis.processing_time_us = absl::ToInt64Microseconds(absl::Now() - arrived);
   return analysis;
@@ -302,6 +331,7 @@ absl::StatusOr<Signal> Engine::RunModel(ModelEntry& entry,
 EngineStats Engine::Stats() const {
   EngineStats stats;
   stats.ready = ready();
+  stats.cache = cache_->stats();
   stats.queue_depth = static_cast<int>(workers_.queue_depth());
   stats.worker_threads = options_.worker_threads;
   stats.torch_threads = options_.torch_threads;

@@ -27,6 +27,7 @@
 #include "core/model_backend.h"
 #include "core/model_pool.h"
 #include "core/model_spec.h"
+#include "core/result_cache.h"
 #include "core/tokenizer.h"
 #include "core/worker_pool.h"
 
@@ -49,6 +50,9 @@ struct EngineOptions {
   int max_queue = 1024;
   // Forward passes per handle and per sequence-length bucket at warm-up.
   int warmup_runs = 3;
+  // Verdicts kept in the result cache (keyed on a digest of the normalised
+  // text and the model set; never the text itself). 0 disables it.
+  int cache_entries = 16384;
 };
 
 // Test seams. Empty members mean the real implementation (TorchScript,
@@ -84,8 +88,9 @@ struct Analysis {
   std::string ensemble_version;
 };
 
-// Called exactly once, on a worker thread. Errors: DeadlineExceeded,
-// Cancelled, Internal (every model failed).
+// Called exactly once: on a worker thread, or on the thread that called
+// Submit() when the verdict came from the result cache. Errors:
+// DeadlineExceeded, Cancelled, Internal (every model failed).
 using AnalysisCallback = std::function<void(absl::StatusOr<Analysis>)>;
 
 struct ModelStats {
@@ -104,6 +109,7 @@ struct ModelStats {
 
 struct EngineStats {
   bool ready = false;
+  ResultCacheStats cache;
   std::vector<ModelStats> models;
   int queue_depth = 0;
   int worker_threads = 0;
@@ -144,7 +150,11 @@ class Engine {
   absl::Status LoadModel(ModelEntry& entry);
   absl::StatusOr<Analysis> Analyze(const AnalysisRequest& request,
                                    const std::string& normalized,
-                                   absl::Time arrived);
+                                   const CacheKey& key, absl::Time arrived);
+  // The answer for `request` from a verdict (computed or cached): adds the
+  // cue factors for this message's own text and the per-request fields.
+  Analysis Answer(const AnalysisRequest& request, Verdict verdict,
+                  absl::Time arrived) const;
   absl::StatusOr<Signal> RunModel(ModelEntry& entry,
                                   const std::vector<int64_t>& tokens,
                                   absl::Time deadline);
@@ -153,6 +163,11 @@ class Engine {
   const EngineDeps deps_;
   const Ensemble ensemble_;
   const std::optional<CueMatcher> cues_;  // When ensemble.json names a cue file.
+  // Verdicts without cue factors (those depend on the exact text), never
+  // degraded ones. Keys mix fingerprint_ (models, versions, options) and the
+  // normalised text.
+  std::unique_ptr<ResultCache<Verdict>> cache_;
+  std::string fingerprint_;
   std::vector<std::unique_ptr<Tokenizer>> tokenizers_;
   std::vector<std::unique_ptr<ModelEntry>> models_;
   ModelPool pool_;

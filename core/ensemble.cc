@@ -131,8 +131,7 @@ Level Ensemble::LevelFor(float score) const {
 }
 
 absl::StatusOr<Verdict> Ensemble::Combine(std::vector<Signal> signals,
-                                          const std::vector<SkippedModel>& skipped,
-                                          std::vector<Factor> cue_factors) const {
+                                          const std::vector<SkippedModel>& skipped) const {
   Verdict v;
   float dampening = 1.0f;
   std::vector<const Signal*> risk;
@@ -213,7 +212,6 @@ absl::StatusOr<Verdict> Ensemble::Combine(std::vector<Signal> signals,
   for (const SkippedModel& m : skipped) {
     factors.push_back({absl::StrCat(m.model, " model skipped (", m.reason, ")"), m.model, {}});
   }
-  for (Factor& f : cue_factors) factors.push_back(std::move(f));
   v.factors = std::move(factors);
   v.signals = std::move(signals);
   return v;

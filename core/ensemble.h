@@ -95,11 +95,9 @@ class Ensemble {
 
   Level LevelFor(float score) const;
 
-  // `cue_factors` are appended to the verdict's factors as they are.
   // FailedPrecondition if no risk model produced a signal.
   absl::StatusOr<Verdict> Combine(std::vector<Signal> signals,
-                                  const std::vector<SkippedModel>& skipped,
-                                  std::vector<Factor> cue_factors = {}) const;
+                                  const std::vector<SkippedModel>& skipped) const;
 
   const std::string& version() const { return version_; }
 

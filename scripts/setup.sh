@@ -11,7 +11,7 @@ PACKAGES=(
   # libraries (see docs/development.md for what each is for)
   libtorch-dev libopenblas0-openmp
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler grpc-proto
-  libabsl-dev libboost-program-options-dev libutf8proc-dev
+  libabsl-dev libboost-program-options-dev libutf8proc-dev libssl-dev
   libsentencepiece-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   # training the default models

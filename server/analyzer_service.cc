@@ -88,6 +88,14 @@ void FillStatus(const ServingState& state, v1::GetStatusResponse* response) {
   response->set_worker_threads(stats.worker_threads);
   response->set_torch_threads(stats.torch_threads);
   response->set_startup_time_us(state.startup_time_us());
+  v1::CacheStatus* cache = response->mutable_cache();
+  cache->set_hits(stats.cache.hits);
+  cache->set_misses(stats.cache.misses);
+  cache->set_evictions(stats.cache.evictions);
+  cache->set_entries(stats.cache.size);
+  cache->set_capacity(stats.cache.capacity);
+  response->set_blas(state.blas().library);
+  response->set_blas_is_reference(state.blas().is_reference);
 }
 
 }  // namespace lantern::server

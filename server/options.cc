@@ -41,6 +41,9 @@ po::options_description Describe(ServerOptions& o, std::string& config_file) {
        "Longest accepted message text, in Unicode code points.")
       ("max-queue", po::value(&o.max_queue)->default_value(o.max_queue),
        "Messages that may wait for a worker; beyond it calls get RESOURCE_EXHAUSTED.")
+      ("cache-entries", po::value(&o.cache_entries)->default_value(o.cache_entries),
+       "Verdicts kept in the result cache (keyed on a digest of the text, never the "
+       "text); 0 turns the cache off.")
       ("stream-window", po::value(&o.stream_window)->default_value(o.stream_window),
        "Messages a stream may have read but not yet answered (flow control).")
       ("drain-timeout-ms",
@@ -74,6 +77,7 @@ absl::Status Validate(const ServerOptions& o) {
     if (auto s = positive(value, name); !s.ok()) return s;
   }
   if (o.handles < 0) return absl::InvalidArgumentError("--handles must be >= 0");
+  if (o.cache_entries < 0) return absl::InvalidArgumentError("--cache-entries must be >= 0");
   if (o.drain_timeout_ms < 0) {
     return absl::InvalidArgumentError("--drain-timeout-ms must be >= 0");
   }

@@ -30,6 +30,8 @@ struct ServerOptions {
   // Messages that may wait for a worker before new ones get
   // RESOURCE_EXHAUSTED.
   int max_queue = 1024;
+  // Verdicts kept in the result cache; 0 disables it.
+  int cache_entries = 16384;
   // Messages one stream may have read but not yet answered.
   int stream_window = 32;
   // After SIGTERM/SIGINT, how long calls in flight may take to finish.

@@ -21,6 +21,7 @@ core::EngineOptions ToEngineOptions(const ServerOptions& o) {
   e.torch_threads = o.torch_threads;
   e.max_message_chars = o.max_message_chars;
   e.max_queue = o.max_queue;
+  e.cache_entries = o.cache_entries;
   return e;
 }
 
@@ -28,21 +29,21 @@ core::EngineOptions ToEngineOptions(const ServerOptions& o) {
 
 absl::StatusOr<std::unique_ptr<Server>> Server::Create(
     const ServerOptions& options, core::EngineDeps deps) {
-  const bool real_models = !deps.load_backend;
   LANTERN_ASSIGN_OR_RETURN(
       std::unique_ptr<core::Engine> engine,
       core::Engine::Create(ToEngineOptions(options), std::move(deps)));
-  if (real_models) {
-    const core::BlasInfo blas = core::DescribeBlas();
-    if (blas.is_reference) {
-      core::LogWarning(absl::StrCat(
-          "!!! libtorch is using the REFERENCE BLAS (", blas.library,
-          "): inference will be ~20x slower. Install libopenblas0-openmp. !!!"));
-    } else {
-      core::LogInfo(absl::StrCat("BLAS: ", blas.library));
-    }
+  const core::BlasInfo blas = core::DescribeBlas();
+  if (blas.is_reference) {
+    core::LogWarning(absl::StrCat(
+        "!!! libtorch is using the REFERENCE BLAS (", blas.library,
+        "): inference will be ~20x slower. Install libopenblas0-openmp. !!!"));
+  } else {
+    core::LogInfo(absl::StrCat("BLAS: ", blas.library));
   }
+  core::LogInfo(absl::StrFormat("threads: %d inference workers, %d torch intra-op each",
+                                options.threads, options.torch_threads));
   std::unique_ptr<Server> server(new Server(options, std::move(engine)));
+  server->state_.set_blas(blas);
   LANTERN_RETURN_IF_ERROR(server->Start());
   return server;
 }

@@ -15,6 +15,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "core/engine.h"
+#include "core/model_backend.h"
 
 namespace lantern::server {
 
@@ -55,6 +56,9 @@ class ServingState {
   void UnregisterStream(Drainable* stream);
   int active_streams() const;
 
+  void set_blas(core::BlasInfo blas) { blas_ = std::move(blas); }
+  const core::BlasInfo& blas() const { return blas_; }
+
   void set_startup_time(absl::Duration d) { startup_us_.store(absl::ToInt64Microseconds(d)); }
   int64_t startup_time_us() const { return startup_us_.load(); }
 
@@ -65,6 +69,7 @@ class ServingState {
   std::atomic<uint64_t> served_{0};
   std::atomic<bool> draining_{false};
   std::atomic<int64_t> startup_us_{0};
+  core::BlasInfo blas_;  // Set once before serving.
   mutable absl::Mutex mu_;
   std::map<absl::StatusCode, uint64_t> errors_ ABSL_GUARDED_BY(mu_);
   std::set<Drainable*> streams_ ABSL_GUARDED_BY(mu_);

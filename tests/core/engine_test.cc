@@ -261,6 +261,53 @@ TEST_P(EngineTest, ManyConcurrentSubmissionsAreAllAnswered) {
   EXPECT_LE(sev_->max_concurrent.load(), GetParam());
 }
 
+TEST_P(EngineTest, RepeatedTextIsAnsweredFromTheCacheOnTheCallingThread) {
+  auto engine = MakeWarmEngine();
+  Result first;
+  ASSERT_TRUE(engine->Submit(Request("good game everyone", "a"), first.Callback()).ok());
+  ASSERT_TRUE(first.Wait().ok());
+  const int calls = sev_->forward_calls.load();
+  // Same text after normalisation (extra spaces): a hit, answered before
+  // Submit returns, with this request's own id.
+  Result second;
+  ASSERT_TRUE(engine->Submit(Request("  good   game everyone ", "b"), second.Callback()).ok());
+  ASSERT_TRUE(second.done.HasBeenNotified());
+  ASSERT_TRUE(second.value.ok());
+  EXPECT_EQ(second.value->message_id, "b");
+  EXPECT_EQ(second.value->verdict.level, first.value->verdict.level);
+  EXPECT_EQ(sev_->forward_calls.load(), calls);
+  const ResultCacheStats stats = engine->Stats().cache;
+  EXPECT_EQ(stats.hits, 1u);
+  EXPECT_EQ(stats.misses, 1u);
+  EXPECT_EQ(stats.size, 1u);
+}
+
+TEST_P(EngineTest, DegradedVerdictsAreNotCached) {
+  auto engine = MakeWarmEngine();
+  dis_->fail = true;
+  Result first;
+  ASSERT_TRUE(engine->Submit(Request("hello"), first.Callback()).ok());
+  ASSERT_TRUE(first.Wait()->verdict.degraded);
+  dis_->fail = false;
+  Result second;
+  ASSERT_TRUE(engine->Submit(Request("hello"), second.Callback()).ok());
+  EXPECT_FALSE(second.Wait()->verdict.degraded);
+  EXPECT_EQ(engine->Stats().cache.hits, 0u);
+}
+
+TEST_P(EngineTest, ZeroCacheEntriesComputesEveryTime) {
+  EngineOptions options;
+  options.cache_entries = 0;
+  auto engine = MakeWarmEngine(options);
+  for (int i = 0; i < 2; ++i) {
+    Result result;
+    ASSERT_TRUE(engine->Submit(Request("same text"), result.Callback()).ok());
+    ASSERT_TRUE(result.Wait().ok());
+  }
+  EXPECT_EQ(engine->Stats().models[0].inferences, 2u);
+  EXPECT_EQ(engine->Stats().cache.capacity, 0u);
+}
+
 TEST_P(EngineTest, SubmitAfterShutdownIsUnavailable) {
   auto engine = MakeWarmEngine();
   engine->Shutdown();

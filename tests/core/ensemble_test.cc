@@ -219,16 +219,6 @@ TEST(EnsembleTest, BadModifiersAreInvalidArgument) {
             absl::StatusCode::kInvalidArgument);
 }
 
-TEST(EnsembleTest, CueFactorsComeLastWithTheirSpans) {
-  const Ensemble e = MakeEnsemble();
-  auto v = e.Combine({MakeTestSignal("a", 0.7f, 0.9f)}, {},
-                     {{"mentions a specific time", "cues", {{3, 10}}}});
-  ASSERT_TRUE(v.ok());
-  ASSERT_EQ(v->factors.size(), 2u);
-  EXPECT_EQ(v->factors[1].source, "cues");
-  EXPECT_EQ(v->factors[1].spans, (std::vector<TextSpan>{{3, 10}}));
-}
-
 TEST(EnsembleTest, NoSignalsIsFailedPrecondition) {
   const Ensemble e = MakeEnsemble();
   EXPECT_EQ(e.Combine({}, {{"a", "INTERNAL"}}).status().code(),

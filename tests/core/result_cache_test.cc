@@ -202,15 +202,15 @@ TEST(ResultCacheTest, ValuesOutliveEvictionWhileHeld) {
 
 TEST(ResultCacheTest, StatsCountEveryOperationExactly) {
   auto cache = MakeCache(2, 1);
-  cache->Lookup(Key(0, 1));                      // miss
-  cache->Insert(Key(0, 1), Str("a"));            // insertion
-  cache->Lookup(Key(0, 1));                      // hit
-  cache->Lookup(Key(0, 1));                      // hit
-  cache->Insert(Key(0, 2), Str("b"));            // insertion
-  cache->Insert(Key(0, 3), Str("c"));            // insertion, evicts a
-  cache->Lookup(Key(0, 1));                      // miss
-  cache->Insert(Key(0, 3), Str("c2"));           // insertion (replace)
-  cache->Lookup(Key(0, 2));                      // hit
+  cache->Lookup(Key(0, 1));             // miss
+  cache->Insert(Key(0, 1), Str("a"));   // insertion
+  cache->Lookup(Key(0, 1));             // hit
+  cache->Lookup(Key(0, 1));             // hit
+  cache->Insert(Key(0, 2), Str("b"));   // insertion
+  cache->Insert(Key(0, 3), Str("c"));   // insertion, evicts a
+  cache->Lookup(Key(0, 1));             // miss
+  cache->Insert(Key(0, 3), Str("c2"));  // insertion (replace)
+  cache->Lookup(Key(0, 2));             // hit
   const ResultCacheStats stats = cache->stats();
   EXPECT_EQ(stats.hits, 3u);
   EXPECT_EQ(stats.misses, 2u);

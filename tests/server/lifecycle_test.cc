@@ -92,16 +92,18 @@ TEST_F(LifecycleTest, OneMillisecondDeadlineIsDeadlineExceededAndNeverComputed) 
   // Occupy both workers so the short call has to wait in the queue.
   std::vector<std::thread> slow;
   for (int i = 0; i < 2; ++i) {
-    slow.emplace_back([&] { EXPECT_TRUE(client->Analyze(Message("slow", "hi")).ok()); });
+    slow.emplace_back([&, i] {
+      EXPECT_TRUE(client->Analyze(Message("slow", absl::StrCat("slow ", i))).ok());
+    });
   }
   while (model_->concurrent.load() < 2) absl::SleepFor(absl::Milliseconds(1));
-  auto hurried = client->Analyze(Message("hurried", "hi"), absl::Milliseconds(1));
+  auto hurried = client->Analyze(Message("hurried", "hurried"), absl::Milliseconds(1));
   EXPECT_EQ(hurried.status().code(), absl::StatusCode::kDeadlineExceeded);
   for (auto& t : slow) t.join();
   model_->forward_delay_ms = 0;
   // The server keeps serving, and the expired message was dropped, not
   // computed: only the two slow calls and this one reached the model.
-  EXPECT_TRUE(client->Analyze(Message("after", "hi")).ok());
+  EXPECT_TRUE(client->Analyze(Message("after", "after")).ok());
   EXPECT_EQ(model_->forward_calls.load() - warm_calls, 3);
   auto status = client->GetStatus();
   ASSERT_TRUE(status.ok());

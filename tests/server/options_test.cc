@@ -42,7 +42,8 @@ TEST(OptionsTest, CommandLineSetsEveryField) {
   auto parsed = Parse({"--listen", "0.0.0.0:9000", "--model-dir", "/m", "--threads=4",
                        "--torch-threads", "2", "--handles", "3", "--max-message-chars",
                        "100", "--max-queue", "50", "--stream-window", "8",
-                       "--drain-timeout-ms", "500", "--log-level", "debug"});
+                       "--drain-timeout-ms", "500", "--log-level", "debug",
+                       "--cache-entries", "0"});
   ASSERT_TRUE(parsed.ok()) << parsed.status();
   const ServerOptions& o = parsed->options;
   EXPECT_EQ(o.listen, "0.0.0.0:9000");
@@ -55,6 +56,7 @@ TEST(OptionsTest, CommandLineSetsEveryField) {
   EXPECT_EQ(o.stream_window, 8);
   EXPECT_EQ(o.drain_timeout_ms, 500);
   EXPECT_EQ(o.log_level, "debug");
+  EXPECT_EQ(o.cache_entries, 0);
 }
 
 TEST(OptionsTest, EnvironmentVariablesApplyBelowTheCommandLine) {
@@ -106,7 +108,7 @@ TEST(OptionsTest, HelpListsEveryOptionAndTheEnvironmentRule) {
   EXPECT_TRUE(parsed->exit_now);
   for (const char* text : {"--listen", "--model-dir", "--threads", "--torch-threads",
                            "--handles", "--max-message-chars", "--max-queue",
-                           "--stream-window", "--drain-timeout-ms", "--log-level",
+                           "--stream-window", "--drain-timeout-ms", "--log-level", "--cache-entries",
                            "--config", "LANTERN_MODEL_DIR"}) {
     EXPECT_THAT(parsed->message, HasSubstr(text));
   }

@@ -225,6 +225,10 @@ TEST_F(ServiceTest, GetStatusReportsWarmModelsAndCounters) {
   EXPECT_GE(status->errors().at("INVALID_ARGUMENT"), 1u);
   EXPECT_EQ(status->worker_threads(), 2);
   EXPECT_EQ(status->torch_threads(), 1);
+  EXPECT_THAT(status->blas(), HasSubstr("blas"));
+  EXPECT_FALSE(status->blas_is_reference());  // setup installs OpenBLAS
+  EXPECT_EQ(status->cache().capacity(), 16384u);
+  EXPECT_GE(status->cache().hits(), 1u);  // The suite repeats several texts.
   ASSERT_GE(status->models_size(), 2);
   for (const v1::ModelStatus& model : status->models()) {
     EXPECT_TRUE(model.loaded()) << model.name();
