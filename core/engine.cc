@@ -29,6 +29,10 @@ absl::Status ValidateOptions(const EngineOptions& o) {
     return absl::InvalidArgumentError("max message chars must be >= 1");
   }
   if (o.max_queue < 1) return absl::InvalidArgumentError("max queue must be >= 1");
+  if (o.batching.max_batch < 1) return absl::InvalidArgumentError("max batch must be >= 1");
+  if (o.batching.max_delay < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("batch delay must be >= 0");
+  }
   if (o.warmup_runs < 1) return absl::InvalidArgumentError("warm-up runs must be >= 1");
   if (o.cache_entries < 0) return absl::InvalidArgumentError("cache entries must be >= 0");
   return absl::OkStatus();
@@ -42,14 +46,26 @@ struct Engine::ModelEntry {
   int pool_index = -1;  // Index in pool_ once loaded.
   int handles = 0;
   std::vector<int64_t> buckets;
-  std::atomic<uint64_t> inferences{0};
   std::atomic<uint64_t> failures{0};
+  std::unique_ptr<ModelBatcher> batcher;  // Set once warm.
 
   mutable absl::Mutex mu;
   bool loaded ABSL_GUARDED_BY(mu) = false;
   bool warmed ABSL_GUARDED_BY(mu) = false;
   absl::Duration warmup_time ABSL_GUARDED_BY(mu);
   std::string error ABSL_GUARDED_BY(mu);
+};
+
+// One message on its way through the models.
+struct Engine::Pending {
+  AnalysisRequest request;
+  CacheKey key;
+  absl::Time arrived;
+  AnalysisCallback done;
+  // One slot per model, written by that model's runner before it counts
+  // `remaining` down; the runner that reaches zero reads them all.
+  std::vector<absl::StatusOr<Signal>> results;
+  std::atomic<int> remaining{0};
 };
 
 std::vector<int64_t> LengthBuckets(int64_t max_tokens) {
@@ -127,8 +143,7 @@ Engine::Engine(EngineOptions options, EngineDeps deps, ModelDirectory directory,
     : options_(std::move(options)),
       deps_(std::move(deps)),
       ensemble_(std::move(ensemble)),
-      cues_(std::move(cues)),
-      workers_(options_.worker_threads, static_cast<size_t>(options_.max_queue)) {
+      cues_(std::move(cues)) {
   for (LoadedModelSpec& spec : directory.models) {
     auto entry = std::make_unique<ModelEntry>();
     entry->buckets = LengthBuckets(spec.spec.max_tokens());
@@ -188,29 +203,41 @@ absl::Status Engine::LoadModel(ModelEntry& entry) {
   LANTERN_ASSIGN_OR_RETURN(std::vector<int64_t> sample,
                            tokenizers_[entry.tokenizer]->Encode(kWarmupText));
   if (sample.empty()) sample.push_back(spec.tokenizer().pad_id() + 1);
+  const std::vector<int> batch_sizes = BatchBuckets(options_.batching.max_batch);
   for (auto& handle : handles) {
     for (int64_t length : entry.buckets) {
       std::vector<int64_t> ids(static_cast<size_t>(length));
       for (int64_t i = 0; i < length; ++i) ids[i] = sample[i % sample.size()];
-      for (int run = 0; run < options_.warmup_runs; ++run) {
-        LANTERN_ASSIGN_OR_RETURN(
-            std::vector<float> logits,
-            handle->Forward(ids, length, spec.tokenizer().pad_id()));
-        LANTERN_RETURN_IF_ERROR(MakeSignal(spec, logits).status());
+      for (int rows : batch_sizes) {
+        const std::vector<std::vector<int64_t>> batch(static_cast<size_t>(rows), ids);
+        for (int run = 0; run < options_.warmup_runs; ++run) {
+          LANTERN_ASSIGN_OR_RETURN(auto logits,
+                                   handle->Forward(batch, length, spec.tokenizer().pad_id()));
+          if (logits.size() != batch.size()) {
+            return absl::InternalError(absl::StrCat("model '", spec.name(), "' returned ",
+                                                    logits.size(), " rows for a batch of ",
+                                                    batch.size()));
+          }
+          LANTERN_RETURN_IF_ERROR(MakeSignal(spec, logits.front()).status());
+        }
       }
     }
   }
   const absl::Duration took = absl::Now() - start;
   entry.pool_index = pool_.AddModel(spec.name(), std::move(handles));
+  entry.batcher = std::make_unique<ModelBatcher>(spec.name(), &pool_, entry.pool_index,
+                                                 entry.buckets, spec.tokenizer().pad_id(),
+                                                 options_.batching);
   {
     absl::MutexLock lock(&entry.mu);
     entry.warmed = true;
     entry.warmup_time = took;
   }
   LogInfo(absl::StrFormat(
-      "model %s v%s (%s): %d handles loaded and warmed at lengths %s in %d ms",
+      "model %s v%s (%s): %d handles loaded and warmed at lengths %s x batches %s in %d ms",
       spec.name(), spec.version(), spec.role(), entry.handles,
-      absl::StrJoin(entry.buckets, "/"), absl::ToInt64Milliseconds(took)));
+      absl::StrJoin(entry.buckets, "/"), absl::StrJoin(batch_sizes, "/"),
+      absl::ToInt64Milliseconds(took)));
   return absl::OkStatus();
 }
 
@@ -234,58 +261,93 @@ absl::Status Engine::Submit(AnalysisRequest request, AnalysisCallback done) {
       return absl::OkStatus();
     }
   }
-  return workers_.Schedule([this, arrived, key, request = std::move(request),
-                            normalized = std::move(normalized),
-                            done = std::move(done)]() {
-    done(Analyze(request, normalized, key, arrived));
-  });
+  // Tokenize once per distinct tokenizer.
+  std::vector<std::vector<int64_t>> tokens(tokenizers_.size());
+  for (size_t i = 0; i < tokenizers_.size(); ++i) {
+    LANTERN_ASSIGN_OR_RETURN(tokens[i], tokenizers_[i]->Encode(normalized));
+  }
+  if (in_flight_.fetch_add(1) >= options_.max_queue) {
+    in_flight_.fetch_sub(1);
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "server is at capacity (", options_.max_queue,
+        " messages in flight); retry with backoff"));
+  }
+  auto pending = std::make_shared<Pending>();
+  pending->request = std::move(request);
+  pending->key = key;
+  pending->arrived = arrived;
+  pending->done = std::move(done);
+  pending->results.resize(models_.size(), absl::UnknownError("not run"));
+  pending->remaining.store(static_cast<int>(models_.size()));
+  for (size_t m = 0; m < models_.size(); ++m) {
+    ModelEntry& entry = *models_[m];
+    ModelBatcher::Request work;
+    work.ids = ModelInput(entry, tokens[static_cast<size_t>(entry.tokenizer)]);
+    work.deadline = pending->request.deadline;
+    work.is_cancelled = pending->request.is_cancelled;
+    work.done = [this, pending, m](absl::StatusOr<std::vector<float>> logits) {
+      ModelEntry& e = *models_[m];
+      pending->results[m] =
+          logits.ok() ? MakeSignal(e.spec.spec, *logits) : absl::StatusOr<Signal>(logits.status());
+      if (pending->remaining.fetch_sub(1) == 1) Complete(*pending);
+    };
+    // Enqueue fails only while shutting down; that model's slot says so.
+    if (absl::Status queued = entry.batcher->Enqueue(std::move(work)); !queued.ok()) {
+      pending->results[m] = queued;
+      if (pending->remaining.fetch_sub(1) == 1) Complete(*pending);
+    }
+  }
+  return absl::OkStatus();
 }
 
-absl::StatusOr<Analysis> Engine::Analyze(const AnalysisRequest& request,
-                                         const std::string& normalized,
-                                         const CacheKey& key, absl::Time arrived) {
-  std::vector<std::vector<int64_t>> tokens(tokenizers_.size());
-  std::vector<bool> encoded(tokenizers_.size(), false);
+std::vector<int64_t> Engine::ModelInput(const ModelEntry& entry,
+                                        const std::vector<int64_t>& tokens) {
+  const auto& tok = entry.spec.spec.tokenizer();
+  const int64_t max_tokens = entry.spec.spec.max_tokens();
+  std::vector<int64_t> ids;
+  ids.reserve(static_cast<size_t>(max_tokens));
+  if (tok.bos_id() >= 0) ids.push_back(tok.bos_id());
+  const int64_t room =
+      max_tokens - static_cast<int64_t>(ids.size()) - (tok.eos_id() >= 0 ? 1 : 0);
+  const size_t keep =
+      std::min(tokens.size(), static_cast<size_t>(std::max<int64_t>(room, 0)));
+  ids.insert(ids.end(), tokens.begin(), tokens.begin() + static_cast<long>(keep));
+  if (tok.eos_id() >= 0) ids.push_back(tok.eos_id());
+  return ids;
+}
+
+void Engine::Complete(Pending& pending) {
+  in_flight_.fetch_sub(1);
   std::vector<Signal> signals;
   std::vector<SkippedModel> skipped;
-  for (auto& entry : models_) {
-    // Deadline first: gRPC also marks a call cancelled when its deadline
-    // passes, and the deadline is the more useful reason.
-    if (absl::Now() >= request.deadline) {
-      return absl::DeadlineExceededError(absl::StrCat(
-          "deadline passed after ", absl::ToInt64Microseconds(absl::Now() - arrived),
-          " us, before analysis finished; the message was not analysed"));
-    }
-    if (request.is_cancelled && request.is_cancelled()) {
-      return absl::CancelledError("the call was cancelled before analysis finished");
-    }
-    if (!encoded[entry->tokenizer]) {
-      LANTERN_ASSIGN_OR_RETURN(tokens[entry->tokenizer],
-                               tokenizers_[entry->tokenizer]->Encode(normalized));
-      encoded[entry->tokenizer] = true;
-    }
-    absl::StatusOr<Signal> signal =
-        RunModel(*entry, tokens[entry->tokenizer], request.deadline);
-    if (signal.ok()) {
-      signals.push_back(*std::move(signal));
+  for (size_t m = 0; m < models_.size(); ++m) {
+    absl::StatusOr<Signal>& result = pending.results[m];
+    if (result.ok()) {
+      signals.push_back(*std::move(result));
       continue;
     }
-    if (absl::IsDeadlineExceeded(signal.status())) return signal.status();
-    entry->failures.fetch_add(1);
-    LogWarning(absl::StrCat("model ", entry->spec.spec.name(),
-                            " skipped: ", signal.status().message()));
-    skipped.push_back({entry->spec.spec.name(),
-                       absl::StatusCodeToString(signal.status().code())});
+    const absl::StatusCode code = result.status().code();
+    // The call is over for every model alike: no verdict.
+    if (code == absl::StatusCode::kDeadlineExceeded || code == absl::StatusCode::kCancelled ||
+        code == absl::StatusCode::kUnavailable) {
+      pending.done(result.status());
+      return;
+    }
+    models_[m]->failures.fetch_add(1);
+    LogWarning(absl::StrCat("model ", models_[m]->spec.spec.name(),
+                            " skipped: ", result.status().message()));
+    skipped.push_back({models_[m]->spec.spec.name(), absl::StatusCodeToString(code)});
   }
   absl::StatusOr<Verdict> verdict = ensemble_.Combine(std::move(signals), skipped);
   if (!verdict.ok()) {
-    return absl::InternalError("every model of the ensemble failed on this message");
+    pending.done(absl::InternalError("every model of the ensemble failed on this message"));
+    return;
   }
   // A degraded verdict is not cached: it would outlive the model failure.
   if (cache_->enabled() && !verdict->degraded) {
-    cache_->Insert(key, std::make_shared<const Verdict>(*verdict));
+    cache_->Insert(pending.key, std::make_shared<const Verdict>(*verdict));
   }
-  return Answer(request, *std::move(verdict), arrived);
+  pending.done(Answer(pending.request, *std::move(verdict), pending.arrived));
 }
 
 Analysis Engine::Answer(const AnalysisRequest& request, Verdict verdict,
@@ -303,37 +365,11 @@ Analysis Engine::Answer(const AnalysisRequest& request, Verdict verdict,
   return analysis;
 }
 
-absl::StatusOr<Signal> Engine::RunModel(ModelEntry& entry,
-                                        const std::vector<int64_t>& tokens,
-                                        absl::Time deadline) {
-  const auto& spec = entry.spec.spec;
-  const auto& tok = spec.tokenizer();
-  const int64_t max_tokens = spec.max_tokens();
-  std::vector<int64_t> ids;
-  ids.reserve(static_cast<size_t>(max_tokens));
-  if (tok.bos_id() >= 0) ids.push_back(tok.bos_id());
-  const int64_t room =
-      max_tokens - static_cast<int64_t>(ids.size()) - (tok.eos_id() >= 0 ? 1 : 0);
-  const size_t keep = std::min(tokens.size(), static_cast<size_t>(std::max<int64_t>(room, 0)));
-  ids.insert(ids.end(), tokens.begin(), tokens.begin() + static_cast<long>(keep));
-  if (tok.eos_id() >= 0) ids.push_back(tok.eos_id());
-  const int64_t length = *std::lower_bound(
-      entry.buckets.begin(), entry.buckets.end(), static_cast<int64_t>(ids.size()));
-
-  LANTERN_ASSIGN_OR_RETURN(ModelPool::Lease lease,
-                           pool_.Acquire(entry.pool_index, deadline));
-  LANTERN_ASSIGN_OR_RETURN(std::vector<float> logits,
-                           lease.backend().Forward(ids, length, tok.pad_id()));
-  entry.inferences.fetch_add(1);
-  return MakeSignal(spec, logits);
-}
-
 EngineStats Engine::Stats() const {
   EngineStats stats;
   stats.ready = ready();
   stats.cache = cache_->stats();
-  stats.queue_depth = static_cast<int>(workers_.queue_depth());
-  stats.worker_threads = options_.worker_threads;
+  stats.queue_depth = in_flight_.load();
   stats.torch_threads = options_.torch_threads;
   for (const auto& entry : models_) {
     ModelStats m;
@@ -341,7 +377,11 @@ EngineStats Engine::Stats() const {
     m.version = entry->spec.spec.version();
     m.role = entry->spec.spec.role();
     m.handles = entry->handles;
-    m.inferences = entry->inferences.load();
+    if (entry->batcher != nullptr) {
+      m.inferences = entry->batcher->rows();
+      m.batches = entry->batcher->batches();
+    }
+    stats.worker_threads += entry->handles;
     m.failures = entry->failures.load();
     {
       absl::MutexLock lock(&entry->mu);
@@ -358,7 +398,9 @@ EngineStats Engine::Stats() const {
 
 void Engine::Shutdown() {
   shutting_down_.store(true);
-  workers_.Shutdown();
+  for (auto& entry : models_) {
+    if (entry->batcher != nullptr) entry->batcher->Shutdown();
+  }
 }
 
 }  // namespace lantern::core

@@ -6,7 +6,12 @@
 // path); Submit() is accepted only once ready(); Shutdown() finishes queued
 // work and refuses new work.
 //
-// Inference runs on the engine's own worker threads, never on the caller's.
+// Scheduling: Submit() validates, normalises and tokenizes on the caller's
+// thread (microseconds), answers from the result cache when it can, and
+// otherwise hands the message to every model's ModelBatcher at once, so the
+// models of the ensemble run concurrently. Forward passes run only on the
+// batchers' runner threads (one per warm handle), never on the caller's. The
+// runner that finishes a message's last model combines the verdict.
 // Thread-safe.
 #ifndef LANTERN_CORE_ENGINE_H_
 #define LANTERN_CORE_ENGINE_H_
@@ -25,30 +30,34 @@
 #include "core/cues.h"
 #include "core/ensemble.h"
 #include "core/model_backend.h"
+#include "core/model_batcher.h"
 #include "core/model_pool.h"
 #include "core/model_spec.h"
 #include "core/result_cache.h"
 #include "core/tokenizer.h"
-#include "core/worker_pool.h"
 
 namespace lantern::core {
 
 struct EngineOptions {
   // Folder holding ensemble.json and one sub-folder per model.
   std::string model_dir;
-  // Inference worker threads.
+  // Warm handles (and runner threads) per model when neither `handles` nor
+  // the model's spec says otherwise.
   int worker_threads = 2;
-  // Warm handles per model; 0 = the spec's `handles`, or one per worker
-  // thread when the spec leaves it at 0.
+  // Warm handles per model for every model; 0 = the spec's `handles`, or
+  // `worker_threads` when the spec leaves it at 0.
   int handles = 0;
   // Torch intra-op threads per forward pass (set once for the process).
   int torch_threads = 1;
   // Longest accepted message, in Unicode code points.
   int max_message_chars = 4096;
-  // Messages that may wait for a worker before Submit() says
+  // Messages that may be in flight (queued or running) before Submit() says
   // ResourceExhausted.
   int max_queue = 1024;
-  // Forward passes per handle and per sequence-length bucket at warm-up.
+  // Dynamic batching per model (see core/model_batcher.h).
+  BatchOptions batching;
+  // Forward passes per handle at warm-up, for every pair of sequence-length
+  // bucket and batch-size bucket.
   int warmup_runs = 3;
   // Verdicts kept in the result cache (keyed on a digest of the normalised
   // text and the model set; never the text itself). 0 disables it.
@@ -88,9 +97,10 @@ struct Analysis {
   std::string ensemble_version;
 };
 
-// Called exactly once: on a worker thread, or on the thread that called
+// Called exactly once: on a runner thread, or on the thread that called
 // Submit() when the verdict came from the result cache. Errors:
-// DeadlineExceeded, Cancelled, Internal (every model failed).
+// DeadlineExceeded, Cancelled, Unavailable (shut down mid-way), Internal
+// (every model failed).
 using AnalysisCallback = std::function<void(absl::StatusOr<Analysis>)>;
 
 struct ModelStats {
@@ -102,7 +112,8 @@ struct ModelStats {
   absl::Duration warmup_time;
   int handles = 0;
   int handles_in_use = 0;
-  uint64_t inferences = 0;
+  uint64_t inferences = 0;  // messages (rows) run
+  uint64_t batches = 0;     // forward passes run
   uint64_t failures = 0;
   std::string error;
 };
@@ -111,8 +122,8 @@ struct EngineStats {
   bool ready = false;
   ResultCacheStats cache;
   std::vector<ModelStats> models;
-  int queue_depth = 0;
-  int worker_threads = 0;
+  int queue_depth = 0;     // messages in flight
+  int worker_threads = 0;  // runner threads, all models
   int torch_threads = 0;
 };
 
@@ -144,20 +155,20 @@ class Engine {
 
  private:
   struct ModelEntry;
+  struct Pending;
   Engine(EngineOptions options, EngineDeps deps, ModelDirectory directory,
          Ensemble ensemble, std::optional<CueMatcher> cues);
   absl::Status LoadTokenizers();
   absl::Status LoadModel(ModelEntry& entry);
-  absl::StatusOr<Analysis> Analyze(const AnalysisRequest& request,
-                                   const std::string& normalized,
-                                   const CacheKey& key, absl::Time arrived);
+  // Model input for `tokens`: BOS/EOS added, truncated to max_tokens.
+  static std::vector<int64_t> ModelInput(const ModelEntry& entry,
+                                         const std::vector<int64_t>& tokens);
+  // Runs when every model has answered `pending`.
+  void Complete(Pending& pending);
   // The answer for `request` from a verdict (computed or cached): adds the
   // cue factors for this message's own text and the per-request fields.
   Analysis Answer(const AnalysisRequest& request, Verdict verdict,
                   absl::Time arrived) const;
-  absl::StatusOr<Signal> RunModel(ModelEntry& entry,
-                                  const std::vector<int64_t>& tokens,
-                                  absl::Time deadline);
 
   const EngineOptions options_;
   const EngineDeps deps_;
@@ -173,7 +184,7 @@ class Engine {
   ModelPool pool_;
   std::atomic<bool> ready_{false};
   std::atomic<bool> shutting_down_{false};
-  WorkerPool workers_;  // Last member: its threads stop before the rest goes.
+  std::atomic<int> in_flight_{0};
 };
 
 // Sequence lengths a model with `max_tokens` is run at: inputs are padded to

@@ -17,11 +17,13 @@ namespace lantern::core {
 class ModelBackend {
  public:
   virtual ~ModelBackend() = default;
-  // Runs the classifier on one sequence of `length` positions: `ids` holds
-  // the real tokens, padded with `pad_id` up to `length` (ids.size() <=
-  // length). Returns one logit per label. Internal on failure.
-  virtual absl::StatusOr<std::vector<float>> Forward(
-      absl::Span<const int64_t> ids, int64_t length, int64_t pad_id) = 0;
+  // Runs the classifier on a batch: one row per entry of `rows`, each
+  // holding real tokens and padded with `pad_id` up to `length` (every row's
+  // size <= length; the attention mask marks the real tokens). Returns one
+  // logits vector per row, in order. Internal on failure.
+  virtual absl::StatusOr<std::vector<std::vector<float>>> Forward(
+      const std::vector<std::vector<int64_t>>& rows, int64_t length,
+      int64_t pad_id) = 0;
 };
 
 // Loads the file at `path` into a new backend. Used so tests can load fakes.

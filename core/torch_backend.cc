@@ -2,6 +2,7 @@
 #include <ATen/Parallel.h>
 #include <torch/script.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -18,29 +19,36 @@ class TorchScriptBackend final : public ModelBackend {
   explicit TorchScriptBackend(torch::jit::Module module)
       : module_(std::move(module)) {}
 
-  absl::StatusOr<std::vector<float>> Forward(absl::Span<const int64_t> ids,
-                                             int64_t length,
-                                             int64_t pad_id) override {
+  absl::StatusOr<std::vector<std::vector<float>>> Forward(
+      const std::vector<std::vector<int64_t>>& rows, int64_t length,
+      int64_t pad_id) override {
     // InferenceMode is thread-local, so it is opened on the calling thread.
     c10::InferenceMode guard;
+    const auto batch = static_cast<int64_t>(rows.size());
     try {
-      auto input = torch::full({1, length}, pad_id, torch::kLong);
-      auto mask = torch::zeros({1, length}, torch::kLong);
+      auto input = torch::full({batch, length}, pad_id, torch::kLong);
+      auto mask = torch::zeros({batch, length}, torch::kLong);
       auto* in = input.data_ptr<int64_t>();
       auto* m = mask.data_ptr<int64_t>();
-      for (size_t i = 0; i < ids.size(); ++i) {
-        in[i] = ids[i];
-        m[i] = 1;
+      for (int64_t r = 0; r < batch; ++r) {
+        const auto& ids = rows[static_cast<size_t>(r)];
+        std::copy(ids.begin(), ids.end(), in + r * length);
+        std::fill(m + r * length, m + r * length + static_cast<int64_t>(ids.size()), 1);
       }
       const at::Tensor logits =
           module_.forward({input, mask}).toTensor().to(torch::kFloat).contiguous();
-      if (logits.dim() != 2 || logits.size(0) != 1) {
+      if (logits.dim() != 2 || logits.size(0) != batch) {
         return absl::InternalError(absl::StrCat(
             "model returned a tensor of rank ", logits.dim(),
-            "; expected logits of shape [1, labels]"));
+            "; expected logits of shape [batch, labels]"));
       }
+      const int64_t labels = logits.size(1);
       const float* data = logits.data_ptr<float>();
-      return std::vector<float>(data, data + logits.size(1));
+      std::vector<std::vector<float>> out(static_cast<size_t>(batch));
+      for (int64_t r = 0; r < batch; ++r) {
+        out[static_cast<size_t>(r)].assign(data + r * labels, data + (r + 1) * labels);
+      }
+      return out;
     } catch (const std::exception& e) {
       return absl::InternalError(absl::StrCat("forward failed: ", e.what()));
     }

@@ -21,7 +21,8 @@ constexpr absl::string_view kContinuationPrefix = "##";
 bool IsWhitespace(char32_t cp) {
   if (cp == ' ' || cp == '\t' || cp == '\n' || cp == '\r') return true;
   if (cp < 0x80) return false;
-  const utf8proc_category_t cat = utf8proc_category(static_cast<utf8proc_int32_t>(cp));
+  const utf8proc_category_t cat =
+      utf8proc_category(static_cast<utf8proc_int32_t>(cp));
   return cat == UTF8PROC_CATEGORY_ZS || cat == UTF8PROC_CATEGORY_ZL ||
          cat == UTF8PROC_CATEGORY_ZP;
 }
@@ -113,8 +114,9 @@ void StripAccents(std::u32string* word) {
       continue;
     }
     utf8proc_int32_t parts[8];
-    utf8proc_ssize_t n = utf8proc_decompose_char(
-        static_cast<utf8proc_int32_t>(cp), parts, 8, UTF8PROC_DECOMPOSE, nullptr);
+    utf8proc_ssize_t n =
+        utf8proc_decompose_char(static_cast<utf8proc_int32_t>(cp), parts, 8,
+                                UTF8PROC_DECOMPOSE, nullptr);
     if (n < 0 || n > 8) {  // Cannot happen for a valid code point; keep it.
       parts[0] = static_cast<utf8proc_int32_t>(cp);
       n = 1;
@@ -140,7 +142,8 @@ absl::StatusOr<std::string> ReadVocabFile(const std::string& path) {
 
 absl::StatusOr<std::unique_ptr<WordPieceTokenizer>> WordPieceTokenizer::Load(
     const std::string& vocab_path, WordPieceOptions options) {
-  LANTERN_ASSIGN_OR_RETURN(const std::string contents, ReadVocabFile(vocab_path));
+  LANTERN_ASSIGN_OR_RETURN(const std::string contents,
+                           ReadVocabFile(vocab_path));
   std::vector<std::string> vocab;
   size_t begin = 0;
   while (begin < contents.size()) {
@@ -153,15 +156,18 @@ absl::StatusOr<std::unique_ptr<WordPieceTokenizer>> WordPieceTokenizer::Load(
   }
   auto tokenizer = FromVocab(vocab, std::move(options));
   if (!tokenizer.ok()) {
-    return absl::Status(tokenizer.status().code(),
-                        absl::StrCat(vocab_path, ": ", tokenizer.status().message()));
+    return absl::Status(
+        tokenizer.status().code(),
+        absl::StrCat(vocab_path, ": ", tokenizer.status().message()));
   }
   return tokenizer;
 }
 
-absl::StatusOr<std::unique_ptr<WordPieceTokenizer>> WordPieceTokenizer::FromVocab(
-    const std::vector<std::string>& vocab, WordPieceOptions options) {
-  if (vocab.empty()) return absl::InvalidArgumentError("the vocabulary is empty");
+absl::StatusOr<std::unique_ptr<WordPieceTokenizer>>
+WordPieceTokenizer::FromVocab(const std::vector<std::string>& vocab,
+                              WordPieceOptions options) {
+  if (vocab.empty())
+    return absl::InvalidArgumentError("the vocabulary is empty");
   if (options.max_chars_per_word < 1) {
     return absl::InvalidArgumentError("max_chars_per_word must be >= 1");
   }
@@ -186,17 +192,19 @@ absl::StatusOr<std::unique_ptr<WordPieceTokenizer>> WordPieceTokenizer::FromVoca
     tokenizer->max_start_chars_ =
         std::max(tokenizer->max_start_chars_, CountCodePoints(vocab[id]));
   }
-  const std::optional<int64_t> unk = tokenizer->TokenId(tokenizer->options_.unk_token);
+  const std::optional<int64_t> unk =
+      tokenizer->TokenId(tokenizer->options_.unk_token);
   if (!unk.has_value()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "the unknown token '", tokenizer->options_.unk_token,
-        "' is not in the vocabulary"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("the unknown token '", tokenizer->options_.unk_token,
+                     "' is not in the vocabulary"));
   }
   tokenizer->unk_id_ = *unk;
   return tokenizer;
 }
 
-std::optional<int64_t> WordPieceTokenizer::TokenId(absl::string_view token) const {
+std::optional<int64_t> WordPieceTokenizer::TokenId(
+    absl::string_view token) const {
   const auto it = starts_.find(token);
   if (it == starts_.end()) return std::nullopt;
   return it->second;
@@ -232,7 +240,8 @@ absl::Status WordPieceTokenizer::Run(absl::string_view text,
   while (offset < text.size()) {
     utf8proc_int32_t cp32;
     offset += static_cast<size_t>(utf8proc_iterate(
-        bytes + offset, static_cast<utf8proc_ssize_t>(text.size() - offset), &cp32));
+        bytes + offset, static_cast<utf8proc_ssize_t>(text.size() - offset),
+        &cp32));
     const auto cp = static_cast<char32_t>(cp32);
     if (IsWhitespace(cp)) {
       flush();
@@ -302,7 +311,8 @@ void WordPieceTokenizer::AddWordPieces(const std::u32string& word,
     const auto& entries = first ? starts_ : continuations_;
     const size_t longest = first ? max_start_chars_ : max_continuation_chars_;
     bool found = false;
-    for (size_t end = std::min(word.size(), start + longest); end > start; --end) {
+    for (size_t end = std::min(word.size(), start + longest); end > start;
+         --end) {
       const absl::string_view candidate(utf8.data() + offsets[start],
                                         offsets[end] - offsets[start]);
       const auto it = entries.find(candidate);
@@ -333,20 +343,21 @@ absl::StatusOr<std::unique_ptr<Tokenizer>> LoadWordPieceTokenizer(
   options.strip_accents =
       spec.has_strip_accents() ? spec.strip_accents() : spec.lowercase();
   if (!spec.unk_token().empty()) options.unk_token = spec.unk_token();
-  LANTERN_ASSIGN_OR_RETURN(auto tokenizer,
-                           WordPieceTokenizer::Load(vocab_path, std::move(options)));
+  LANTERN_ASSIGN_OR_RETURN(
+      auto tokenizer, WordPieceTokenizer::Load(vocab_path, std::move(options)));
   const int64_t size = tokenizer->vocab_size();
   if (spec.pad_id() < 0 || spec.pad_id() >= size) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        vocab_path, ": pad_id ", spec.pad_id(), " is outside the vocabulary (",
-        size, " entries)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(vocab_path, ": pad_id ", spec.pad_id(),
+                     " is outside the vocabulary (", size, " entries)"));
   }
-  for (const auto& [name, id] : {std::pair<const char*, int64_t>{"bos_id", spec.bos_id()},
-                                 std::pair<const char*, int64_t>{"eos_id", spec.eos_id()}}) {
+  for (const auto& [name, id] :
+       {std::pair<const char*, int64_t>{"bos_id", spec.bos_id()},
+        std::pair<const char*, int64_t>{"eos_id", spec.eos_id()}}) {
     if (id >= size) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          vocab_path, ": ", name, " ", id, " is outside the vocabulary (", size,
-          " entries)"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(vocab_path, ": ", name, " ", id,
+                       " is outside the vocabulary (", size, " entries)"));
     }
   }
   return std::unique_ptr<Tokenizer>(std::move(tokenizer));

@@ -77,6 +77,7 @@ void FillStatus(const ServingState& state, v1::GetStatusResponse* response) {
     model->set_handles_in_use(m.handles_in_use);
     model->set_inferences(m.inferences);
     model->set_failures(m.failures);
+    model->set_batches(m.batches);
     model->set_error(m.error);
   }
   response->set_requests_served(state.served());

@@ -31,7 +31,8 @@ po::options_description Describe(ServerOptions& o, std::string& config_file) {
       ("model-dir", po::value(&o.model_dir)->default_value(o.model_dir),
        "Folder with ensemble.json and one sub-folder per model.")
       ("threads", po::value(&o.threads)->default_value(o.threads),
-       "Inference worker threads.")
+       "Warm handles per model, each with its own inference thread, unless "
+       "--handles or the model's spec says otherwise.")
       ("torch-threads", po::value(&o.torch_threads)->default_value(o.torch_threads),
        "Torch intra-op threads per forward pass.")
       ("handles", po::value(&o.handles)->default_value(o.handles),
@@ -41,6 +42,11 @@ po::options_description Describe(ServerOptions& o, std::string& config_file) {
        "Longest accepted message text, in Unicode code points.")
       ("max-queue", po::value(&o.max_queue)->default_value(o.max_queue),
        "Messages that may wait for a worker; beyond it calls get RESOURCE_EXHAUSTED.")
+      ("max-batch", po::value(&o.max_batch)->default_value(o.max_batch),
+       "Most messages per forward pass of one model (dynamic batching).")
+      ("batch-delay-us", po::value(&o.batch_delay_us)->default_value(o.batch_delay_us),
+       "Longest a message waits for its batch to fill, in microseconds; 0 = never "
+       "wait, batch only what is already queued.")
       ("cache-entries", po::value(&o.cache_entries)->default_value(o.cache_entries),
        "Verdicts kept in the result cache (keyed on a digest of the text, never the "
        "text); 0 turns the cache off.")
@@ -73,11 +79,13 @@ absl::Status Validate(const ServerOptions& o) {
                              {o.torch_threads, "torch-threads"},
                              {o.max_message_chars, "max-message-chars"},
                              {o.max_queue, "max-queue"},
-                             {o.stream_window, "stream-window"}}) {
+                             {o.stream_window, "stream-window"},
+                             {o.max_batch, "max-batch"}}) {
     if (auto s = positive(value, name); !s.ok()) return s;
   }
   if (o.handles < 0) return absl::InvalidArgumentError("--handles must be >= 0");
   if (o.cache_entries < 0) return absl::InvalidArgumentError("--cache-entries must be >= 0");
+  if (o.batch_delay_us < 0) return absl::InvalidArgumentError("--batch-delay-us must be >= 0");
   if (o.drain_timeout_ms < 0) {
     return absl::InvalidArgumentError("--drain-timeout-ms must be >= 0");
   }

@@ -19,7 +19,8 @@ struct ServerOptions {
   std::string listen = "127.0.0.1:50051";
   // Folder with ensemble.json and one sub-folder per model.
   std::string model_dir = DefaultModelDir();
-  // Inference worker threads.
+  // Warm handles per model, each with its own inference thread, when
+  // neither --handles nor the model's spec says otherwise.
   int threads = 2;
   // Torch intra-op threads per forward pass.
   int torch_threads = 1;
@@ -30,6 +31,11 @@ struct ServerOptions {
   // Messages that may wait for a worker before new ones get
   // RESOURCE_EXHAUSTED.
   int max_queue = 1024;
+  // Most messages per forward pass of one model (dynamic batching).
+  int max_batch = 8;
+  // Longest a message waits for its batch to fill, in microseconds; 0 =
+  // never wait (batches form only from messages already queued).
+  int batch_delay_us = 0;
   // Verdicts kept in the result cache; 0 disables it.
   int cache_entries = 16384;
   // Messages one stream may have read but not yet answered.

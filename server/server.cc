@@ -22,6 +22,8 @@ core::EngineOptions ToEngineOptions(const ServerOptions& o) {
   e.max_message_chars = o.max_message_chars;
   e.max_queue = o.max_queue;
   e.cache_entries = o.cache_entries;
+  e.batching.max_batch = o.max_batch;
+  e.batching.max_delay = absl::Microseconds(o.batch_delay_us);
   return e;
 }
 
@@ -40,8 +42,10 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(
   } else {
     core::LogInfo(absl::StrCat("BLAS: ", blas.library));
   }
-  core::LogInfo(absl::StrFormat("threads: %d inference workers, %d torch intra-op each",
-                                options.threads, options.torch_threads));
+  core::LogInfo(absl::StrFormat(
+      "batching: up to %d messages per forward pass, waiting up to %d us; %d torch "
+      "intra-op threads per pass",
+      options.max_batch, options.batch_delay_us, options.torch_threads));
   std::unique_ptr<Server> server(new Server(options, std::move(engine)));
   server->state_.set_blas(blas);
   LANTERN_RETURN_IF_ERROR(server->Start());

@@ -86,12 +86,15 @@ TEST_P(EngineTest, SubmitBeforeWarmUpIsUnavailable) {
 TEST_P(EngineTest, WarmUpRunsEveryHandleAtEveryBucket) {
   auto engine = MakeWarmEngine();
   EXPECT_TRUE(engine->ready());
-  // sev: one handle per worker thread, buckets 8/16/32, 3 runs each.
+  // sev: one handle per worker thread; lengths 8/16/32 x batches 1/2/4/8,
+  // 3 runs each.
   EXPECT_EQ(sev_->instances.load(), GetParam());
-  EXPECT_EQ(sev_->forward_calls.load(), GetParam() * 3 * 3);
-  // dis: spec asks for 1 handle; max_tokens 8 gives one bucket.
+  EXPECT_EQ(sev_->forward_calls.load(), GetParam() * 3 * 4 * 3);
+  // dis: spec asks for 1 handle; max_tokens 8 gives one length bucket.
   EXPECT_EQ(dis_->instances.load(), 1);
-  EXPECT_EQ(dis_->forward_calls.load(), 3);
+  EXPECT_EQ(dis_->forward_calls.load(), 4 * 3);
+  EXPECT_THAT(std::vector<int>(dis_->batch_sizes.begin(), dis_->batch_sizes.begin() + 12),
+              ElementsAre(1, 1, 1, 2, 2, 2, 4, 4, 4, 8, 8, 8));
   const EngineStats stats = engine->Stats();
   ASSERT_EQ(stats.models.size(), 2u);
   EXPECT_EQ(stats.models[0].name, "sev");
@@ -259,6 +262,42 @@ TEST_P(EngineTest, ManyConcurrentSubmissionsAreAllAnswered) {
   }
   EXPECT_EQ(engine->Stats().models[0].inferences, static_cast<uint64_t>(kMessages));
   EXPECT_LE(sev_->max_concurrent.load(), GetParam());
+  // Rows are counted per message, forward passes per batch.
+  EXPECT_LE(engine->Stats().models[0].batches, static_cast<uint64_t>(kMessages));
+}
+
+TEST_P(EngineTest, QueuedMessagesAreBatchedAndAnsweredOneEach) {
+  EngineOptions options;
+  options.handles = 1;
+  auto engine = MakeWarmEngine(options);
+  absl::Notification gate;
+  sev_->gate = &gate;
+  sev_->logits_follow_length = true;
+  const int warm_calls = sev_->forward_calls.load();
+  constexpr int kMessages = 5;
+  std::vector<Result> results(kMessages);
+  for (int i = 0; i < kMessages; ++i) {
+    // i + 1 words, so each message has its own length.
+    std::string text;
+    for (int w = 0; w <= i; ++w) text += "w ";
+    ASSERT_TRUE(engine->Submit(Request(text, std::to_string(i)), results[i].Callback()).ok());
+  }
+  // The first message holds the only handle; the other four queue up.
+  while (engine->Stats().queue_depth < kMessages) absl::SleepFor(absl::Milliseconds(1));
+  gate.Notify();
+  for (int i = 0; i < kMessages; ++i) {
+    const auto& r = results[i].Wait();
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r->message_id, std::to_string(i));
+  }
+  sev_->gate = nullptr;
+  // Forward passes: 1 (message 0) and at least one batch with the rest,
+  // padded to a power of two.
+  std::vector<int> served(sev_->batch_sizes.begin() + warm_calls, sev_->batch_sizes.end());
+  ASSERT_GE(served.size(), 2u);
+  EXPECT_LT(served.size(), static_cast<size_t>(kMessages));
+  for (int rows : served) EXPECT_TRUE(rows == 1 || rows == 2 || rows == 4 || rows == 8);
+  EXPECT_EQ(engine->Stats().models[0].inferences, static_cast<uint64_t>(kMessages));
 }
 
 TEST_P(EngineTest, RepeatedTextIsAnsweredFromTheCacheOnTheCallingThread) {

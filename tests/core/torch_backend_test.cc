@@ -38,11 +38,13 @@ std::string SaveSumModel() {
 TEST(TorchBackendTest, ForwardPadsMasksAndReturnsLogits) {
   auto backend = LoadTorchScriptBackend(SaveSumModel());
   ASSERT_TRUE(backend.ok()) << backend.status();
-  const std::vector<int64_t> ids = {1, 2, 3};
-  // Padding with id 9 must not count: the mask is 0 there.
-  auto logits = (*backend)->Forward(ids, 8, 9);
+  // Two rows of different lengths; padding with id 9 must not count: the
+  // mask is 0 there.
+  auto logits = (*backend)->Forward({{1, 2, 3}, {5}}, 8, 9);
   ASSERT_TRUE(logits.ok()) << logits.status();
-  EXPECT_THAT(*logits, ElementsAre(FloatEq(12.0f), FloatEq(-12.0f)));
+  ASSERT_EQ(logits->size(), 2u);
+  EXPECT_THAT((*logits)[0], ElementsAre(FloatEq(12.0f), FloatEq(-12.0f)));
+  EXPECT_THAT((*logits)[1], ElementsAre(FloatEq(10.0f), FloatEq(-10.0f)));
 }
 
 TEST(TorchBackendTest, MissingFileIsNotFound) {
@@ -68,7 +70,7 @@ TEST(TorchBackendTest, WrongOutputShapeIsInternal) {
   m.save(path);
   auto backend = LoadTorchScriptBackend(path);
   ASSERT_TRUE(backend.ok());
-  auto logits = (*backend)->Forward(std::vector<int64_t>{1}, 4, 0);
+  auto logits = (*backend)->Forward({{1}}, 4, 0);
   EXPECT_EQ(logits.status().code(), absl::StatusCode::kInternal);
   EXPECT_THAT(logits.status().message(), HasSubstr("rank 1"));
 }
@@ -83,7 +85,7 @@ TEST(TorchBackendTest, ForwardThatThrowsIsInternal) {
   m.save(path);
   auto backend = LoadTorchScriptBackend(path);
   ASSERT_TRUE(backend.ok());
-  auto logits = (*backend)->Forward(std::vector<int64_t>{1}, 4, 0);
+  auto logits = (*backend)->Forward({{1}}, 4, 0);
   EXPECT_EQ(logits.status().code(), absl::StatusCode::kInternal);
   EXPECT_THAT(logits.status().message(), HasSubstr("forward failed"));
 }

@@ -35,8 +35,9 @@ class LifecycleTest : public ::testing::Test {
     dir_ = WriteModelDir({{"only", {{"calm", 0.0f}, {"danger", 1.0f}}}});
   }
 
-  std::unique_ptr<Server> Start(int drain_timeout_ms = 10000) {
+  std::unique_ptr<Server> Start(int drain_timeout_ms = 10000, int max_batch = 8) {
     ServerOptions options;
+    options.max_batch = max_batch;
     options.listen = "127.0.0.1:0";
     options.model_dir = dir_;
     options.drain_timeout_ms = drain_timeout_ms;
@@ -84,7 +85,8 @@ TEST_F(LifecycleTest, WarmUpFailureEndsRunWithTheError) {
 }
 
 TEST_F(LifecycleTest, OneMillisecondDeadlineIsDeadlineExceededAndNeverComputed) {
-  auto server = Start();  // Two worker threads.
+  // Two handles, one message per forward pass: two slow calls occupy both.
+  auto server = Start(/*drain_timeout_ms=*/10000, /*max_batch=*/1);
   ASSERT_TRUE(server->WaitForWarmup().ok());
   auto client = Connect(*server);
   const int warm_calls = model_->forward_calls.load();

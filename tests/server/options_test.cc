@@ -43,7 +43,7 @@ TEST(OptionsTest, CommandLineSetsEveryField) {
                        "--torch-threads", "2", "--handles", "3", "--max-message-chars",
                        "100", "--max-queue", "50", "--stream-window", "8",
                        "--drain-timeout-ms", "500", "--log-level", "debug",
-                       "--cache-entries", "0"});
+                       "--cache-entries", "0", "--max-batch", "16", "--batch-delay-us", "250"});
   ASSERT_TRUE(parsed.ok()) << parsed.status();
   const ServerOptions& o = parsed->options;
   EXPECT_EQ(o.listen, "0.0.0.0:9000");
@@ -57,6 +57,8 @@ TEST(OptionsTest, CommandLineSetsEveryField) {
   EXPECT_EQ(o.drain_timeout_ms, 500);
   EXPECT_EQ(o.log_level, "debug");
   EXPECT_EQ(o.cache_entries, 0);
+  EXPECT_EQ(o.max_batch, 16);
+  EXPECT_EQ(o.batch_delay_us, 250);
 }
 
 TEST(OptionsTest, EnvironmentVariablesApplyBelowTheCommandLine) {
@@ -109,6 +111,7 @@ TEST(OptionsTest, HelpListsEveryOptionAndTheEnvironmentRule) {
   for (const char* text : {"--listen", "--model-dir", "--threads", "--torch-threads",
                            "--handles", "--max-message-chars", "--max-queue",
                            "--stream-window", "--drain-timeout-ms", "--log-level", "--cache-entries",
+                           "--max-batch", "--batch-delay-us",
                            "--config", "LANTERN_MODEL_DIR"}) {
     EXPECT_THAT(parsed->message, HasSubstr(text));
   }

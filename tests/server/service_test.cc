@@ -223,7 +223,7 @@ TEST_F(ServiceTest, GetStatusReportsWarmModelsAndCounters) {
   EXPECT_GT(status->startup_time_us(), 0);
   EXPECT_GE(status->requests_served(), 1u);
   EXPECT_GE(status->errors().at("INVALID_ARGUMENT"), 1u);
-  EXPECT_EQ(status->worker_threads(), 2);
+  EXPECT_EQ(status->worker_threads(), 2 * status->models_size());  // 2 handles each
   EXPECT_EQ(status->torch_threads(), 1);
   EXPECT_THAT(status->blas(), HasSubstr("blas"));
   EXPECT_FALSE(status->blas_is_reference());  // setup installs OpenBLAS
@@ -236,6 +236,8 @@ TEST_F(ServiceTest, GetStatusReportsWarmModelsAndCounters) {
     EXPECT_GT(model.warmup_time_us(), 0);
     EXPECT_GE(model.handles(), 1);
     EXPECT_GE(model.inferences(), 1u);
+    EXPECT_GE(model.batches(), 1u);
+    EXPECT_LE(model.batches(), model.inferences());
     EXPECT_EQ(model.failures(), 0u);
     EXPECT_EQ(model.error(), "");
   }

@@ -24,7 +24,8 @@ using ::lantern::client::Client;
 using ::lantern::client::ClientOptions;
 
 constexpr char kBertFolder[] = "bert_tiny";
-const std::set<std::string> kBertLabels = {"none", "low", "medium", "high", "critical"};
+const std::set<std::string> kBertLabels = {"none", "low", "medium", "high",
+                                           "critical"};
 
 std::string ReadFile(const fs::path& path) {
   std::ifstream in(path);
@@ -48,25 +49,29 @@ class UserModelTest : public ::testing::Test {
   // then a model directory = defaults + the BERT folder.
   static void SetUpTestSuite() {
     const fs::path defaults = LANTERN_TEST_MODEL_DIR;
-    const fs::path dir = fs::path(::testing::TempDir()) / "lantern_user_model_dir";
+    const fs::path dir = ModelDir();
     fs::remove_all(dir);
     fs::copy(defaults, dir, fs::copy_options::recursive);
-    fs::copy(LANTERN_TEST_BERT_DIR, dir / kBertFolder, fs::copy_options::recursive);
+    fs::copy(LANTERN_TEST_BERT_DIR, dir / kBertFolder,
+             fs::copy_options::recursive);
 
-    auto ensemble = ParseJsonFile<config::v1::EnsembleConfig>(dir / "ensemble.json");
+    auto ensemble =
+        ParseJsonFile<config::v1::EnsembleConfig>(dir / "ensemble.json");
     std::set<std::string> modifiers;
     for (const auto& m : ensemble.modifiers()) modifiers.insert(m.model());
     default_models_ = new std::set<std::string>;
     voting_defaults_ = new std::set<std::string>;
     for (const std::string& folder : ensemble.models()) {
       const std::string name =
-          ParseJsonFile<config::v1::ModelSpec>(dir / folder / "model.json").name();
+          ParseJsonFile<config::v1::ModelSpec>(dir / folder / "model.json")
+              .name();
       default_models_->insert(name);
       if (modifiers.count(name) == 0) voting_defaults_->insert(name);
     }
     ensemble.add_models(kBertFolder);
     std::string json;
-    ASSERT_TRUE(google::protobuf::util::MessageToJsonString(ensemble, &json).ok());
+    ASSERT_TRUE(
+        google::protobuf::util::MessageToJsonString(ensemble, &json).ok());
     std::ofstream(dir / "ensemble.json") << json;
 
     ServerOptions options;
@@ -77,17 +82,24 @@ class UserModelTest : public ::testing::Test {
     server_ = server->release();
     const absl::Status warm = server_->WaitForWarmup();
     ASSERT_TRUE(warm.ok()) << warm;
-    client_ = new Client(
-        ClientOptions{absl::StrCat("127.0.0.1:", server_->port()), absl::Seconds(30)});
+    client_ = new Client(ClientOptions{
+        absl::StrCat("127.0.0.1:", server_->port()), absl::Seconds(30)});
   }
   static void TearDownTestSuite() {
     delete client_;
     delete server_;
     delete default_models_;
     delete voting_defaults_;
+    std::error_code ignored;
+    fs::remove_all(ModelDir(), ignored);
   }
 
-  static v1::ChatMessage Message(const std::string& id, const std::string& text) {
+  static fs::path ModelDir() {
+    return fs::path(::testing::TempDir()) / "lantern_user_model_dir";
+  }
+
+  static v1::ChatMessage Message(const std::string& id,
+                                 const std::string& text) {
     v1::ChatMessage message;
     message.set_id(id);
     message.set_text(text);
@@ -107,8 +119,8 @@ std::set<std::string>* UserModelTest::voting_defaults_ = nullptr;
 
 TEST_F(UserModelTest, BertModelSignalsNextToTheDefaults) {
   for (const std::string text :
-       {"I have the pills and I'm doing it tonight", "what time is the raid tonight?",
-        "Ça va? 我很好 😭 unbelievable!!!"}) {
+       {"I have the pills and I'm doing it tonight",
+        "what time is the raid tonight?", "Ça va? 我很好 😭 unbelievable!!!"}) {
     auto analysis = client_->Analyze(Message("u1", text));
     ASSERT_TRUE(analysis.ok()) << analysis.status();
     EXPECT_FALSE(analysis->degraded());
@@ -127,7 +139,8 @@ TEST_F(UserModelTest, BertModelSignalsNextToTheDefaults) {
     }
     EXPECT_EQ(models.count(kBertFolder), 1u) << "no signal from the BERT model";
     for (const std::string& name : *voting_defaults_) {
-      EXPECT_EQ(models.count(name), 1u) << "no signal from default model " << name;
+      EXPECT_EQ(models.count(name), 1u)
+          << "no signal from default model " << name;
     }
   }
 }

@@ -21,8 +21,9 @@ FakeBackend::FakeBackend(std::shared_ptr<FakeModelState> state)
 
 FakeBackend::~FakeBackend() { state_->instances.fetch_sub(1); }
 
-absl::StatusOr<std::vector<float>> FakeBackend::Forward(
-    absl::Span<const int64_t> ids, int64_t length, int64_t /*pad_id*/) {
+absl::StatusOr<std::vector<std::vector<float>>> FakeBackend::Forward(
+    const std::vector<std::vector<int64_t>>& rows, int64_t length, int64_t /*pad_id*/) {
+  if (state_->gate != nullptr) state_->gate->WaitForNotification();
   const int now = state_->concurrent.fetch_add(1) + 1;
   int seen = state_->max_concurrent.load();
   while (now > seen && !state_->max_concurrent.compare_exchange_weak(seen, now)) {
@@ -31,16 +32,22 @@ absl::StatusOr<std::vector<float>> FakeBackend::Forward(
   {
     std::lock_guard<std::mutex> lock(state_->lengths_mu);
     state_->lengths.push_back(length);
+    state_->batch_sizes.push_back(static_cast<int>(rows.size()));
   }
   if (state_->forward_delay_ms.load() > 0) {
     absl::SleepFor(absl::Milliseconds(state_->forward_delay_ms.load()));
   }
   state_->concurrent.fetch_sub(1);
-  if (static_cast<int64_t>(ids.size()) > length) {
-    return absl::InternalError("more ids than the sequence length");
+  std::vector<std::vector<float>> out;
+  for (const auto& row : rows) {
+    if (static_cast<int64_t>(row.size()) > length) {
+      return absl::InternalError("more ids than the sequence length");
+    }
+    out.push_back(state_->logits);
+    if (state_->logits_follow_length) out.back()[0] += static_cast<float>(row.size());
   }
   if (state_->fail.load()) return absl::InternalError("fake model failure");
-  return state_->logits;
+  return out;
 }
 
 core::BackendLoader FakeLoader(

@@ -29,10 +29,16 @@ struct FakeModelState {
   std::atomic<int> forward_calls{0};  // all Forward calls, warm-up included
   std::atomic<int> max_concurrent{0};
   std::atomic<int> concurrent{0};
-  // Lengths of every Forward call, in order (guarded by being written only
-  // under the pool's exclusive lease; read after the test's calls finish).
+  // Sequence length and row count of every Forward call, in order (read
+  // after the test's calls finish).
   std::vector<int64_t> lengths;
+  std::vector<int> batch_sizes;
   std::mutex lengths_mu;
+  // When set, each row's first logit is increased by its number of ids, so
+  // tests can tell which answer belongs to which row.
+  bool logits_follow_length = false;
+  // When non-null, Forward waits for it (to let requests pile up).
+  absl::Notification* gate = nullptr;
   // Each Forward call after warm-up sleeps this long (to keep calls in
   // flight for drain tests).
   std::atomic<int> forward_delay_ms{0};
@@ -46,9 +52,9 @@ class FakeBackend final : public core::ModelBackend {
  public:
   explicit FakeBackend(std::shared_ptr<FakeModelState> state);
   ~FakeBackend() override;
-  absl::StatusOr<std::vector<float>> Forward(absl::Span<const int64_t> ids,
-                                             int64_t length,
-                                             int64_t pad_id) override;
+  absl::StatusOr<std::vector<std::vector<float>>> Forward(
+      const std::vector<std::vector<int64_t>>& rows, int64_t length,
+      int64_t pad_id) override;
 
  private:
   std::shared_ptr<FakeModelState> state_;

@@ -1,0 +1,141 @@
+#include "core/model_batcher.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+
+namespace lantern::core {
+
+std::vector<int> BatchBuckets(int max_batch) {
+  std::vector<int> buckets;
+  for (int b = 1; b < max_batch; b *= 2) buckets.push_back(b);
+  buckets.push_back(max_batch);
+  return buckets;
+}
+
+ModelBatcher::ModelBatcher(std::string name, ModelPool* pool, int pool_index,
+                           std::vector<int64_t> length_buckets, int64_t pad_id,
+                           BatchOptions options)
+    : name_(std::move(name)),
+      pool_(pool),
+      pool_index_(pool_index),
+      length_buckets_(std::move(length_buckets)),
+      pad_id_(pad_id),
+      options_(options),
+      batch_buckets_(BatchBuckets(options.max_batch)) {
+  for (int i = 0; i < pool_->handles(pool_index_); ++i) {
+    runners_.emplace_back([this] { Run(); });
+  }
+}
+
+ModelBatcher::~ModelBatcher() { Shutdown(); }
+
+absl::Status ModelBatcher::Enqueue(Request request) {
+  absl::MutexLock lock(&mu_);
+  if (stopping_) {
+    return absl::UnavailableError("server is shutting down; message not analysed");
+  }
+  queue_.push_back({std::move(request), absl::Now()});
+  return absl::OkStatus();
+}
+
+void ModelBatcher::Shutdown() {
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+  }
+  for (std::thread& runner : runners_) {
+    if (runner.joinable()) runner.join();
+  }
+  runners_.clear();
+}
+
+size_t ModelBatcher::queue_depth() const {
+  absl::MutexLock lock(&mu_);
+  return queue_.size();
+}
+
+void ModelBatcher::Run() {
+  while (true) {
+    std::vector<Request> batch = NextBatch();
+    if (batch.empty()) return;  // Stopping and drained.
+    RunBatch(std::move(batch));
+  }
+}
+
+std::vector<ModelBatcher::Request> ModelBatcher::NextBatch() {
+  absl::MutexLock lock(&mu_);
+  mu_.Await(absl::Condition(
+      +[](ModelBatcher* b) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+        return b->stopping_ || !b->queue_.empty();
+      },
+      this));
+  if (queue_.empty()) return {};
+  if (options_.max_delay > absl::ZeroDuration() && !stopping_) {
+    // Give the batch until the oldest request's delay runs out to fill up.
+    mu_.AwaitWithDeadline(
+        absl::Condition(
+            +[](ModelBatcher* b) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+              return b->stopping_ ||
+                     static_cast<int>(b->queue_.size()) >= b->options_.max_batch;
+            },
+            this),
+        queue_.front().enqueued + options_.max_delay);
+  }
+  std::vector<Request> batch;
+  while (!queue_.empty() && static_cast<int>(batch.size()) < options_.max_batch) {
+    batch.push_back(std::move(queue_.front().request));
+    queue_.pop_front();
+  }
+  return batch;
+}
+
+void ModelBatcher::RunBatch(std::vector<Request> batch) {
+  // Drop work nobody is waiting for any more.
+  const absl::Time now = absl::Now();
+  std::vector<Request> live;
+  for (Request& r : batch) {
+    if (now >= r.deadline) {
+      r.done(absl::DeadlineExceededError(
+          "deadline passed before the message reached the model; it was not analysed"));
+    } else if (r.is_cancelled && r.is_cancelled()) {
+      r.done(absl::CancelledError("the call was cancelled before analysis finished"));
+    } else {
+      live.push_back(std::move(r));
+    }
+  }
+  if (live.empty()) return;
+
+  size_t longest = 0;
+  for (const Request& r : live) longest = std::max(longest, r.ids.size());
+  const int64_t length = *std::lower_bound(length_buckets_.begin(), length_buckets_.end(),
+                                           static_cast<int64_t>(longest));
+  const int rows = *std::lower_bound(batch_buckets_.begin(), batch_buckets_.end(),
+                                     static_cast<int>(live.size()));
+  std::vector<std::vector<int64_t>> input;
+  input.reserve(static_cast<size_t>(rows));
+  for (const Request& r : live) input.push_back(r.ids);
+  while (static_cast<int>(input.size()) < rows) input.push_back(live.front().ids);
+
+  absl::StatusOr<std::vector<std::vector<float>>> logits;
+  {
+    absl::StatusOr<ModelPool::Lease> lease = pool_->Acquire(pool_index_, absl::InfiniteFuture());
+    logits = lease.ok() ? lease->backend().Forward(input, length, pad_id_) : lease.status();
+  }
+  if (logits.ok() && logits->size() != input.size()) {
+    logits = absl::InternalError(absl::StrCat("model '", name_, "' returned ", logits->size(),
+                                              " rows for a batch of ", input.size()));
+  }
+  batches_.fetch_add(1);
+  rows_.fetch_add(live.size());
+  for (size_t i = 0; i < live.size(); ++i) {
+    if (!logits.ok()) {
+      live[i].done(logits.status());
+    } else {
+      live[i].done(std::move((*logits)[i]));
+    }
+  }
+}
+
+}  // namespace lantern::core

@@ -1,0 +1,102 @@
+// Feeds one model's warm handles with dynamic batches.
+//
+// Requests (token ids for one message) wait in a FIFO queue. One runner
+// thread per handle takes up to `max_batch` of them at a time, waiting at
+// most `max_delay` after the oldest arrived for a batch to fill (0 = take
+// whatever is queued: batching costs no latency at low load and grows with
+// load). A batch is padded to the smallest length bucket that fits its
+// longest row and to a power-of-two number of rows (by repeating its first
+// row), so every shape it runs was seen at warm-up. Requests whose deadline
+// has passed, or whose call was cancelled, are dropped before the batch
+// runs, never computed.
+//
+// Thread-safe.
+#ifndef LANTERN_CORE_MODEL_BATCHER_H_
+#define LANTERN_CORE_MODEL_BATCHER_H_
+
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "core/model_pool.h"
+
+namespace lantern::core {
+
+struct BatchOptions {
+  // Most rows per forward pass (>= 1).
+  int max_batch = 8;
+  // Longest a request waits for its batch to fill; 0 = never wait.
+  absl::Duration max_delay = absl::ZeroDuration();
+};
+
+// Batch sizes a model with `max_batch` runs at: 1, 2, 4, ... up to
+// max_batch (which is included even when it is not a power of two).
+std::vector<int> BatchBuckets(int max_batch);
+
+class ModelBatcher {
+ public:
+  struct Request {
+    std::vector<int64_t> ids;  // already truncated to the model's max length
+    absl::Time deadline = absl::InfiniteFuture();
+    std::function<bool()> is_cancelled;  // may be empty
+    // Called exactly once, on a runner thread: the row's logits, or
+    // DeadlineExceeded / Cancelled / Internal / Unavailable (shut down).
+    std::function<void(absl::StatusOr<std::vector<float>>)> done;
+  };
+
+  // Starts one runner per handle of `pool_index` in `pool` (both must
+  // outlive the batcher). `length_buckets` ascending, last = max length.
+  ModelBatcher(std::string name, ModelPool* pool, int pool_index,
+               std::vector<int64_t> length_buckets, int64_t pad_id,
+               BatchOptions options);
+  ModelBatcher(const ModelBatcher&) = delete;
+  ModelBatcher& operator=(const ModelBatcher&) = delete;
+  ~ModelBatcher();  // Shutdown().
+
+  // Queues `request`; Unavailable (and `done` not called) after Shutdown().
+  absl::Status Enqueue(Request request);
+
+  // Refuses new requests, runs every queued one, joins the runners.
+  // Idempotent; call from one thread.
+  void Shutdown();
+
+  size_t queue_depth() const;
+  uint64_t batches() const { return batches_.load(); }
+  uint64_t rows() const { return rows_.load(); }
+
+ private:
+  void Run();
+  std::vector<Request> NextBatch();
+  void RunBatch(std::vector<Request> batch);
+
+  const std::string name_;
+  ModelPool* const pool_;
+  const int pool_index_;
+  const std::vector<int64_t> length_buckets_;
+  const int64_t pad_id_;
+  const BatchOptions options_;
+  const std::vector<int> batch_buckets_;
+
+  mutable absl::Mutex mu_;
+  struct Queued {
+    Request request;
+    absl::Time enqueued;
+  };
+  std::deque<Queued> queue_ ABSL_GUARDED_BY(mu_);
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::atomic<uint64_t> batches_{0};
+  std::atomic<uint64_t> rows_{0};
+  std::vector<std::thread> runners_;
+};
+
+}  // namespace lantern::core
+
+#endif  // LANTERN_CORE_MODEL_BATCHER_H_

@@ -1,0 +1,145 @@
+#include "core/model_batcher.h"
+
+#include <memory>
+
+#include "absl/synchronization/notification.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/testing/fakes.h"
+
+namespace lantern::core {
+namespace {
+
+using ::lantern::testing::FakeBackend;
+using ::lantern::testing::FakeModelState;
+using ::testing::ElementsAre;
+
+// One answer slot per request.
+struct Answer {
+  absl::Notification done;
+  absl::StatusOr<std::vector<float>> logits = absl::UnknownError("not called");
+};
+
+class ModelBatcherTest : public ::testing::Test {
+ protected:
+  ModelBatcherTest() : state_(std::make_shared<FakeModelState>()) {
+    state_->logits = {0.0f, 0.0f};
+    state_->logits_follow_length = true;
+    std::vector<std::unique_ptr<ModelBackend>> handles;
+    handles.push_back(std::make_unique<FakeBackend>(state_));
+    pool_.AddModel("m", std::move(handles));
+  }
+
+  std::unique_ptr<ModelBatcher> Make(BatchOptions options = {}) {
+    return std::make_unique<ModelBatcher>("m", &pool_, 0, std::vector<int64_t>{8, 16}, 0,
+                                          options);
+  }
+
+  static ModelBatcher::Request Req(int ids, Answer* answer) {
+    ModelBatcher::Request r;
+    r.ids.assign(static_cast<size_t>(ids), 7);
+    r.done = [answer](absl::StatusOr<std::vector<float>> logits) {
+      answer->logits = std::move(logits);
+      answer->done.Notify();
+    };
+    return r;
+  }
+
+  // Waits until the runner has taken what was queued.
+  static void WaitForEmptyQueue(const ModelBatcher& b) {
+    while (b.queue_depth() > 0) absl::SleepFor(absl::Milliseconds(1));
+  }
+
+  std::shared_ptr<FakeModelState> state_;
+  ModelPool pool_;
+};
+
+TEST(BatchBucketsTest, PowersOfTwoUpToMax) {
+  EXPECT_THAT(BatchBuckets(8), ElementsAre(1, 2, 4, 8));
+  EXPECT_THAT(BatchBuckets(6), ElementsAre(1, 2, 4, 6));
+  EXPECT_THAT(BatchBuckets(1), ElementsAre(1));
+}
+
+TEST_F(ModelBatcherTest, QueuedRequestsRunAsOnePaddedBatchWithAnswersInPlace) {
+  auto batcher = Make();
+  Answer a, b, c, d;
+  std::unique_ptr<ModelPool::Lease> held =
+      std::make_unique<ModelPool::Lease>(*pool_.Acquire(0, absl::InfiniteFuture()));
+  ASSERT_TRUE(batcher->Enqueue(Req(1, &a)).ok());
+  WaitForEmptyQueue(*batcher);  // The runner holds [a] and waits for the handle.
+  ASSERT_TRUE(batcher->Enqueue(Req(2, &b)).ok());
+  ASSERT_TRUE(batcher->Enqueue(Req(3, &c)).ok());
+  ASSERT_TRUE(batcher->Enqueue(Req(12, &d)).ok());
+  held.reset();
+  for (Answer* x : {&a, &b, &c, &d}) x->done.WaitForNotification();
+  // [a] alone, then [b, c, d] padded to 4 rows at the 16 bucket.
+  EXPECT_THAT(state_->batch_sizes, ElementsAre(1, 4));
+  EXPECT_THAT(state_->lengths, ElementsAre(8, 16));
+  EXPECT_FLOAT_EQ(a.logits->at(0), 1.0f);
+  EXPECT_FLOAT_EQ(b.logits->at(0), 2.0f);
+  EXPECT_FLOAT_EQ(c.logits->at(0), 3.0f);
+  EXPECT_FLOAT_EQ(d.logits->at(0), 12.0f);
+  EXPECT_EQ(batcher->batches(), 2u);
+  EXPECT_EQ(batcher->rows(), 4u);
+}
+
+TEST_F(ModelBatcherTest, DelayWaitsForTheBatchToFill) {
+  BatchOptions options;
+  options.max_batch = 2;
+  options.max_delay = absl::Hours(1);  // Only a full batch can end the wait.
+  auto batcher = Make(options);
+  Answer a, b;
+  ASSERT_TRUE(batcher->Enqueue(Req(1, &a)).ok());
+  ASSERT_TRUE(batcher->Enqueue(Req(1, &b)).ok());
+  a.done.WaitForNotification();
+  b.done.WaitForNotification();
+  EXPECT_THAT(state_->batch_sizes, ElementsAre(2));
+}
+
+TEST_F(ModelBatcherTest, ExpiredAndCancelledRequestsAreDroppedNotRun) {
+  auto batcher = Make();
+  Answer a, late, cancelled;
+  auto held = std::make_unique<ModelPool::Lease>(*pool_.Acquire(0, absl::InfiniteFuture()));
+  ASSERT_TRUE(batcher->Enqueue(Req(1, &a)).ok());
+  WaitForEmptyQueue(*batcher);
+  ModelBatcher::Request expired = Req(1, &late);
+  expired.deadline = absl::Now() - absl::Seconds(1);
+  ASSERT_TRUE(batcher->Enqueue(std::move(expired)).ok());
+  ModelBatcher::Request gone = Req(1, &cancelled);
+  gone.is_cancelled = [] { return true; };
+  ASSERT_TRUE(batcher->Enqueue(std::move(gone)).ok());
+  held.reset();
+  late.done.WaitForNotification();
+  cancelled.done.WaitForNotification();
+  a.done.WaitForNotification();
+  EXPECT_EQ(late.logits.status().code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_EQ(cancelled.logits.status().code(), absl::StatusCode::kCancelled);
+  EXPECT_TRUE(a.logits.ok());
+  EXPECT_THAT(state_->batch_sizes, ElementsAre(1));  // Only [a] ran.
+}
+
+TEST_F(ModelBatcherTest, ShutdownRunsQueuedWorkThenRefuses) {
+  auto batcher = Make();
+  std::vector<Answer> answers(20);
+  for (Answer& x : answers) ASSERT_TRUE(batcher->Enqueue(Req(3, &x)).ok());
+  batcher->Shutdown();
+  for (Answer& x : answers) {
+    ASSERT_TRUE(x.done.HasBeenNotified());
+    EXPECT_TRUE(x.logits.ok());
+  }
+  Answer after;
+  EXPECT_EQ(batcher->Enqueue(Req(1, &after)).code(), absl::StatusCode::kUnavailable);
+  EXPECT_FALSE(after.done.HasBeenNotified());
+}
+
+TEST_F(ModelBatcherTest, FailedForwardFailsEveryRowOfTheBatch) {
+  auto batcher = Make();
+  state_->fail = true;
+  Answer a;
+  ASSERT_TRUE(batcher->Enqueue(Req(1, &a)).ok());
+  a.done.WaitForNotification();
+  EXPECT_EQ(a.logits.status().code(), absl::StatusCode::kInternal);
+}
+
+}  // namespace
+}  // namespace lantern::core
