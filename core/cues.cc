@@ -3,11 +3,9 @@
 #include <utf8proc.h>
 
 #include <algorithm>
-#include <fstream>
-#include <sstream>
 
 #include "absl/strings/str_cat.h"
-#include "google/protobuf/util/json_util.h"
+#include "core/files.h"
 
 namespace lantern::core {
 namespace {
@@ -85,16 +83,8 @@ absl::StatusOr<CueMatcher> CueMatcher::Create(const config::v1::CueSet& cues) {
 }
 
 absl::StatusOr<CueMatcher> CueMatcher::Load(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrCat("cannot open cue file ", path));
-  std::ostringstream json;
-  json << in.rdbuf();
   config::v1::CueSet cues;
-  const auto status = google::protobuf::util::JsonStringToMessage(json.str(), &cues);
-  if (!status.ok()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(path, ": ", std::string(status.message())));
-  }
+  if (absl::Status s = ReadJsonProto(path, &cues); !s.ok()) return s;
   return Create(cues);
 }
 

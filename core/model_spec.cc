@@ -1,39 +1,16 @@
 #include "core/model_spec.h"
 
 #include <filesystem>
-#include <fstream>
 #include <set>
-#include <sstream>
 
 #include "absl/strings/str_cat.h"
+#include "core/files.h"
 #include "core/status_macros.h"
-#include "google/protobuf/util/json_util.h"
 
 namespace lantern::core {
 namespace {
 
 namespace fs = std::filesystem;
-
-absl::StatusOr<std::string> ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrCat("cannot open ", path));
-  std::ostringstream contents;
-  contents << in.rdbuf();
-  return contents.str();
-}
-
-absl::Status ParseJson(const std::string& path, google::protobuf::Message* out) {
-  LANTERN_ASSIGN_OR_RETURN(const std::string json, ReadFile(path));
-  google::protobuf::util::JsonParseOptions options;
-  options.ignore_unknown_fields = false;  // A typo should not pass silently.
-  const auto status =
-      google::protobuf::util::JsonStringToMessage(json, out, options);
-  if (!status.ok()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(path, ": ", std::string(status.message())));
-  }
-  return absl::OkStatus();
-}
 
 absl::Status Invalid(const std::string& path, absl::string_view what) {
   return absl::InvalidArgumentError(absl::StrCat(path, ": ", what));
@@ -88,7 +65,7 @@ absl::Status ValidateThresholds(const std::string& path,
 
 absl::StatusOr<LoadedModelSpec> LoadModelSpec(const std::string& spec_path) {
   LoadedModelSpec loaded;
-  LANTERN_RETURN_IF_ERROR(ParseJson(spec_path, &loaded.spec));
+  LANTERN_RETURN_IF_ERROR(ReadJsonProto(spec_path, &loaded.spec));
   LANTERN_RETURN_IF_ERROR(ValidateSpec(spec_path, loaded.spec));
   const fs::path dir = fs::path(spec_path).parent_path();
   loaded.model_path = fs::weakly_canonical(dir / loaded.spec.file()).string();
@@ -105,7 +82,7 @@ absl::StatusOr<ModelDirectory> LoadModelDirectory(const std::string& dir) {
   }
   ModelDirectory result;
   const std::string ensemble_path = (fs::path(dir) / "ensemble.json").string();
-  LANTERN_RETURN_IF_ERROR(ParseJson(ensemble_path, &result.ensemble));
+  LANTERN_RETURN_IF_ERROR(ReadJsonProto(ensemble_path, &result.ensemble));
   if (result.ensemble.models().empty()) {
     return Invalid(ensemble_path, "models must list at least one model folder");
   }

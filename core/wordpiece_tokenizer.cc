@@ -3,11 +3,10 @@
 #include <utf8proc.h>
 
 #include <algorithm>
-#include <fstream>
-#include <sstream>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "core/files.h"
 #include "core/status_macros.h"
 #include "core/text.h"
 
@@ -130,20 +129,12 @@ void StripAccents(std::u32string* word) {
   *word = std::move(out);
 }
 
-absl::StatusOr<std::string> ReadVocabFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrCat("cannot open vocab ", path));
-  std::ostringstream contents;
-  contents << in.rdbuf();
-  return contents.str();
-}
-
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<WordPieceTokenizer>> WordPieceTokenizer::Load(
     const std::string& vocab_path, WordPieceOptions options) {
   LANTERN_ASSIGN_OR_RETURN(const std::string contents,
-                           ReadVocabFile(vocab_path));
+                           ReadFile(vocab_path));
   std::vector<std::string> vocab;
   size_t begin = 0;
   while (begin < contents.size()) {
