@@ -23,7 +23,11 @@ FakeBackend::~FakeBackend() { state_->instances.fetch_sub(1); }
 
 absl::StatusOr<std::vector<std::vector<float>>> FakeBackend::Forward(
     const std::vector<std::vector<int64_t>>& rows, int64_t length, int64_t /*pad_id*/) {
-  if (state_->gate != nullptr) state_->gate->WaitForNotification();
+  if (absl::Notification* gate = state_->gate; gate != nullptr) {
+    state_->at_gate.fetch_add(1);
+    gate->WaitForNotification();
+    state_->at_gate.fetch_sub(1);
+  }
   const int now = state_->concurrent.fetch_add(1) + 1;
   int seen = state_->max_concurrent.load();
   while (now > seen && !state_->max_concurrent.compare_exchange_weak(seen, now)) {

@@ -37,8 +37,10 @@ struct FakeModelState {
   // When set, each row's first logit is increased by its number of ids, so
   // tests can tell which answer belongs to which row.
   bool logits_follow_length = false;
-  // When non-null, Forward waits for it (to let requests pile up).
+  // When non-null, Forward waits for it (to let requests pile up);
+  // `at_gate` counts the calls waiting there.
   absl::Notification* gate = nullptr;
+  std::atomic<int> at_gate{0};
   // Each Forward call after warm-up sleeps this long (to keep calls in
   // flight for drain tests).
   std::atomic<int> forward_delay_ms{0};
