@@ -125,9 +125,16 @@ std::vector<Factor> CueMatcher::Match(absl::string_view text) const {
   std::vector<Factor> factors;
   for (size_t i = 0; i < factors_.size(); ++i) {
     if (spans[i].empty()) continue;
-    std::sort(spans[i].begin(), spans[i].end(),
-              [](const TextSpan& a, const TextSpan& b) { return a.start < b.start; });
-    factors.push_back({factors_[i], "cues", std::move(spans[i])});
+    // Longest first at each start, then drop spans inside an earlier one
+    // ("pills" inside "have the pills").
+    std::sort(spans[i].begin(), spans[i].end(), [](const TextSpan& a, const TextSpan& b) {
+      return a.start != b.start ? a.start < b.start : a.end > b.end;
+    });
+    std::vector<TextSpan> kept;
+    for (const TextSpan& span : spans[i]) {
+      if (kept.empty() || span.end > kept.back().end) kept.push_back(span);
+    }
+    factors.push_back({factors_[i], "cues", std::move(kept)});
   }
   return factors;
 }

@@ -27,7 +27,8 @@ class CueMatcher {
   static absl::StatusOr<CueMatcher> Load(const std::string& path);
 
   // One Factor (source "cues") per cue with at least one match, in cue-set
-  // order, spans ascending. `text` must be valid UTF-8.
+  // order, spans ascending; a span inside another of the same cue is
+  // dropped. `text` must be valid UTF-8.
   std::vector<Factor> Match(absl::string_view text) const;
 
   size_t num_phrases() const { return phrases_.size(); }

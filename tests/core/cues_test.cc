@@ -63,6 +63,20 @@ TEST(CueMatcherTest, RepeatedPhraseGivesOneFactorWithEverySpan) {
   EXPECT_EQ(factors[0].spans, (std::vector<TextSpan>{{0, 7}, {13, 20}}));
 }
 
+TEST(CueMatcherTest, SpansInsideLongerMatchesAreDropped) {
+  config::v1::CueSet set;
+  auto* means = set.add_cues();
+  means->set_factor("mentions a method or means");
+  means->add_phrases("pills");
+  means->add_phrases("have the pills");
+  auto matcher = CueMatcher::Create(set);
+  ASSERT_TRUE(matcher.ok());
+  // "i have the pills" -> one span [2, 16), not also "pills" [11, 16).
+  const auto factors = matcher->Match("i have the pills");
+  ASSERT_EQ(factors.size(), 1u);
+  EXPECT_EQ(factors[0].spans, (std::vector<TextSpan>{{2, 16}}));
+}
+
 TEST(CueMatcherTest, BadCueSetsAreInvalidArgument) {
   config::v1::CueSet no_factor;
   no_factor.add_cues()->add_phrases("x");
