@@ -41,7 +41,7 @@ po::options_description Describe(ServerOptions& o, std::string& config_file) {
        po::value(&o.max_message_chars)->default_value(o.max_message_chars),
        "Longest accepted message text, in Unicode code points.")
       ("max-queue", po::value(&o.max_queue)->default_value(o.max_queue),
-       "Messages that may wait for a worker; beyond it calls get RESOURCE_EXHAUSTED.")
+       "Messages that may be in flight at once; beyond it calls get RESOURCE_EXHAUSTED.")
       ("max-batch", po::value(&o.max_batch)->default_value(o.max_batch),
        "Most messages per forward pass of one model (dynamic batching).")
       ("batch-delay-us", po::value(&o.batch_delay_us)->default_value(o.batch_delay_us),

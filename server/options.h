@@ -28,8 +28,8 @@ struct ServerOptions {
   int handles = 0;
   // Longest accepted message text, in Unicode code points.
   int max_message_chars = 4096;
-  // Messages that may wait for a worker before new ones get
-  // RESOURCE_EXHAUSTED.
+  // Messages that may be in flight (queued for or running in the models)
+  // before new ones get RESOURCE_EXHAUSTED.
   int max_queue = 1024;
   // Most messages per forward pass of one model (dynamic batching).
   int max_batch = 8;
