@@ -2,10 +2,15 @@
 """Trains Lantern's default model ensemble from data/corpus/.
 
 Writes into --out (default models/default):
-  tokenizer.model            SentencePiece unigram model shared by both models
-  severity/model.pt, .json   5-way classifier: none/low/medium/high/critical
-  distress/model.pt, .json   3-way classifier: calm/distress/danger
-  ensemble.json              model list and score thresholds
+  tokenizer.model            SentencePiece unigram model shared by all models
+  severity/model.pt, .json   5-way CNN (3 seeds averaged): none/low/medium/
+                             high/critical
+  distress/model.pt, .json   3-way bag of uni/bigrams (3 seeds averaged):
+                             calm/distress/danger
+  context/model.pt, .json    2-way GRU: literal/non_literal (a modifier)
+  ensemble.json              models, combine mode, modifier, thresholds, cues
+  cues.json                  copy of data/cues.json (explanations only)
+and refreshes data/splits/{train,dev,test}.jsonl (scripts/split_corpus.py).
 
 Run with Debian's interpreter (it sees python3-torch and python3-sentencepiece):
   /usr/bin/python3 scripts/train_models.py --out models/default
@@ -20,19 +25,33 @@ Text normalisation (must match core/text.cc in the C++ server):
 Case folding is left to the tokenizer (nmt_nfkc_cf rule). Token ids are the
 SentencePiece ids of the normalised text, no BOS/EOS, truncated to 64.
 
+Ensemble scoring (must match core/ensemble.cc; combine_members() below):
+  risk models   every model that is not a modifier (severity, distress)
+  model score   s = clamp(sum_i softmax(logits)_i * risk_i, 0, 1)
+  dampening     d = product over modifiers of (1 - strength * p(label))
+  WEIGHTED      S = sum(w * s * d) / sum(w); level = thresholds(S)
+  CONSERVATIVE_MAX  S = max(s * d); level = thresholds(S)
+  MAJORITY      each risk model votes thresholds(s * d) with its weight;
+                the level with the most weight wins, ties go higher;
+                S = sum(w * s * d) / sum(w)
+  thresholds(x) = number of thresholds (low, medium, high, critical) <= x
+The mode, weights, modifier strength and thresholds are chosen on the dev
+split only (tune_ensemble()); the test split is only reported.
+
 Everything is deterministic: fixed seeds, two torch threads, sorted inputs.
-The train/dev/test split is recomputed from a hash of each message, never
-stored.
 """
 
 import argparse
+import collections
 import dataclasses
 import hashlib
 import io
+import itertools
 import json
 import os
 import pathlib
 import random
+import shutil
 import sys
 import time
 import unicodedata
@@ -42,52 +61,88 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+import split_corpus  # noqa: E402  (same folder)
+
 SEED = 1234
 MAX_TOKENS = 64
 PAD_ID = 0
-VOCAB_SIZE = 2000
+VOCAB_SIZE = 4000
 
 LEVELS = ["none", "low", "medium", "high", "critical"]
-LEVEL_RISKS = [0.0, 0.25, 0.5, 0.75, 1.0]
+# Label risks: how strongly each label pushes a message towards review.
+# Medium sits above the midpoint so that a confident "medium" clears the
+# medium threshold, which has to stay above the scores of uncertain
+# everyday messages (chosen on dev among a few fixed variants).
+LEVEL_RISKS = [0.0, 0.2, 0.6, 0.8, 1.0]
 DISTRESS_LABELS = ["calm", "distress", "danger"]
-DISTRESS_RISKS = [0.0, 0.5, 1.0]
+DISTRESS_RISKS = [0.0, 0.6, 1.0]
 # Level index -> distress label index.
 LEVEL_TO_DISTRESS = [0, 1, 1, 2, 2]
-# Ensemble weight of the severity model (distress gets 1 - w), chosen on dev
-# together with the thresholds; ties prefer the first entry.
-SEVERITY_WEIGHTS = [0.6, 0.5, 0.7, 0.8]
+CONTEXT_LABELS = ["literal", "non_literal"]
+CONTEXT_RISKS = [0.0, 0.0]  # ignored by the server: context is a modifier
+CONTEXT_WEIGHT = 1.0        # unused for a modifier, but must be > 0
 HIGH = LEVELS.index("high")
 MEDIUM = LEVELS.index("medium")
+LOW = LEVELS.index("low")
 
-# Threshold search on dev: grid step, smallest gap between thresholds (so
-# every level stays reachable), false-alarm budget, and the objective
-# accuracy + RECALL_WEIGHT * high+critical recall - FALSE_ALARM_WEIGHT * rate
-# of none messages scored medium or above.
-THRESHOLD_STEP = 0.025
-THRESHOLD_MIN_GAP = 0.1
-FALSE_ALARM_CAP = 0.05
-RECALL_WEIGHT = 1.0
-FALSE_ALARM_WEIGHT = 1.0
+# Levels that count as a pass for each expected level (the eval tool uses
+# the same rule): none -> none/low, low -> none..medium, medium ->
+# low..high, high and critical -> high/critical.
+PASS_LEVELS = [{0, 1}, {0, 1, 2}, {1, 2, 3}, {3, 4}, {3, 4}]
 
-# The first two must pass or the script fails; the rest are printed.
+# Issue 3 targets, and the stricter ones used when tuning on dev (a margin
+# for the step from dev to test).
+TARGET_RECALL = 0.97        # high+critical rated high or critical
+TARGET_NONE_FA = 0.03       # none rated medium or above, at most
+TARGET_FAMILY_LOW = 0.90    # each false-alarm family rated none/low
+TARGET_TAG_PASS = 0.85      # every tag
+TUNE_MARGIN = 0.01
+# How much a point below the recall target, or above the false-alarm
+# target, costs next to a point below target on one tag; a missed crisis
+# weighs the most.
+RECALL_WEIGHT = 6.0
+NONE_FA_WEIGHT = 4.0
+# Within the targets, also prefer rating medium messages medium or above
+# (the pass rule accepts low for them, but medium asks for a check-in).
+MEDIUM_PLUS_WEIGHT = 0.5
+
+# Ensemble search on dev.
+MODES = ["COMBINE_MODE_WEIGHTED", "COMBINE_MODE_MAJORITY",
+         "COMBINE_MODE_CONSERVATIVE_MAX"]
+SEVERITY_WEIGHTS = [0.3, 0.4, 0.5, 0.6, 0.7, 0.8]
+STRENGTHS = [0.0, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]
+COARSE_STEP = 0.05
+FINE_STEP = 0.025
+THRESHOLD_MIN_GAP = 0.025
+REFINE_TOP = 6
+# Tags with fewer dev messages than this weigh proportionally less in the
+# tuning objective (their pass rates are mostly noise).
+TAG_WEIGHT_FULL = 20
+
+# The first four must pass or the script fails; the rest are printed. The
+# required ones are the examples named in issue 3, so the corpus may hold
+# near-duplicates of them (start-up prints a note); the others were written
+# to have none.
 REQUIRED_SANITY = [
     ("I have the pills and I'm doing it tonight", {"high", "critical"}),
     ("what time is the raid tonight?", {"none"}),
+    ("that boss killed me 50 times", {"none", "low"}),
+    ("this homework is killing me", {"none", "low"}),
 ]
-# None of these occurs in the corpus (checked at start-up).
 EXTRA_SANITY = [
-    "that boss killed me 50 times lol",
-    "this lab report is killing me",
     "I'm dead 💀 that video",
-    "i wish i could just not wake up",
+    "some nights i hope i just don't wake up",
     "honestly i feel like a burden to everyone around me",
-    "my friend keeps saying she wants to disappear, what do i do",
+    "my roommate keeps talking about disappearing for good and i'm scared",
     "goodbye everyone, thank you for everything. i won't be here tomorrow",
     "happy pride month!! 🏳️‍🌈",
     "my parents kicked me out because i'm trans",
     "ugh, rough day at work",
     "quiero morir, ya no puedo más",
     "ich habe tabletten gesammelt und mache es heute nacht",
+    "I found a good spot to jump from near my flat",
+    "ugh i want to end it all, this ranked game is a disaster",
 ]
 TOKEN_SAMPLES = [
     "hello world",
@@ -126,6 +181,8 @@ class Example:
     text: str   # normalised text
     level: int  # index into LEVELS
     split: str  # "train", "dev" or "test"
+    tags: list  # family first
+    literal: int  # 0 = literal, 1 = non_literal (context model label)
 
 
 CONTROL_SPACES = frozenset("\t\n\x0b\x0c\r\x85")
@@ -147,55 +204,63 @@ def normalize_text(text):
     return " ".join(words)
 
 
-def split_key(normalized):
-    """Lower-cased letters and digits only, so near-duplicates share a key."""
-    kept = [ch if unicodedata.category(ch)[0] in "LN" else " "
-            for ch in normalized.lower()]
-    return " ".join("".join(kept).split())
+def context_label(family, level):
+    """1 (non_literal) for none/low messages of the non-literal families."""
+    return int(family in split_corpus.NON_LITERAL_FAMILIES
+               and LEVELS.index(level) <= LOW)
 
 
-def assign_split(normalized):
-    """Stable 80/10/10 split from the sha1 of the split key."""
-    digest = hashlib.sha1(split_key(normalized).encode("utf-8")).hexdigest()
-    bucket = int(digest[:8], 16) % 10
-    return "dev" if bucket == 8 else "test" if bucket == 9 else "train"
+def load_corpus(corpus_dir, splits_dir):
+    """Checks and splits the corpus, refreshes splits_dir, returns examples.
 
-
-def load_corpus(corpus_dir):
-    """Loads every *.jsonl file, normalised, deduplicated and sorted."""
-    by_text = {}
-    for path in sorted(corpus_dir.glob("*.jsonl")):
-        with path.open(encoding="utf-8") as f:
-            for line_no, line in enumerate(f, 1):
-                row = json.loads(line)
-                text = normalize_text(row["text"])
-                level = LEVELS.index(row["level"])
-                if not text:
-                    raise ValueError(f"{path}:{line_no}: empty text")
-                if by_text.get(text, level) != level:
-                    print(f"warning: {path}:{line_no} repeats a message "
-                          "with a different level; keeping the first")
-                by_text.setdefault(text, level)
-    return [Example(text, level, assign_split(text))
-            for text, level in sorted(by_text.items())]
+    Examples are sorted by normalised text so training order never depends
+    on file order.
+    """
+    messages, sizes = split_corpus.build(corpus_dir)
+    changed = split_corpus.write_splits(messages, splits_dir)
+    print(f"splits: {len(sizes)} near-duplicate groups, largest "
+          f"{max(sizes.values())}; "
+          + (f"rewrote {', '.join(changed)}" if changed else "unchanged"))
+    examples = [Example(normalize_text(m.text), LEVELS.index(m.level),
+                        m.split, m.tags, context_label(m.tags[0], m.level))
+                for m in messages]
+    examples.sort(key=lambda e: (e.text, e.level))
+    return examples
 
 
 def corpus_version(corpus_dir):
-    """Short sha1 of the corpus files and this script."""
+    """Short sha1 of the corpus files and the training scripts."""
     digest = hashlib.sha1()
-    script = pathlib.Path(__file__).resolve()
-    for path in sorted(corpus_dir.glob("*.jsonl")) + [script]:
+    here = pathlib.Path(__file__).resolve().parent
+    for path in (sorted(pathlib.Path(corpus_dir).glob("*.jsonl"))
+                 + [here / "train_models.py", here / "split_corpus.py"]):
         digest.update(path.name.encode("utf-8"))
         digest.update(path.read_bytes())
     return digest.hexdigest()[:10]
 
 
+AUGMENTED = 2  # augmented copies per training message
 AUG_EMOJI = ["😭", "😔", "💀", "lol", "🙃", "...", "😂", "💔", "!!"]
+
+
+def typo(text, rng):
+    """One fast-typing slip: swap, drop or double a letter inside a word."""
+    spots = [i for i in range(len(text) - 1)
+             if text[i].isalpha() and text[i + 1].isalpha()]
+    if not spots:
+        return text
+    i = spots[rng.randrange(len(spots))]
+    kind = rng.randrange(3)
+    if kind == 0:
+        return text[:i] + text[i + 1] + text[i] + text[i + 2:]
+    if kind == 1:
+        return text[:i] + text[i + 1:]
+    return text[:i] + text[i] + text[i:]
 
 
 def augment(text, rng):
     """Returns a light, label-preserving chat-style variant of text."""
-    choice = rng.randrange(5)
+    choice = rng.randrange(6)
     if choice == 0:
         out = text.lower()
     elif choice == 1:
@@ -205,6 +270,8 @@ def augment(text, rng):
                       if not unicodedata.category(ch).startswith("P"))
     elif choice == 3:
         out = f"{text} {AUG_EMOJI[rng.randrange(len(AUG_EMOJI))]}"
+    elif choice == 4:
+        out = typo(text.lower(), rng)
     else:
         out = text.upper() if rng.random() < 0.3 else text.replace("'", "")
     return normalize_text(out) or text
@@ -312,6 +379,58 @@ class DistressBag(nn.Module):
         return self.out(self.dropout(h))
 
 
+class ContextGRU(nn.Module):
+    """Embedding -> left-to-right GRU -> masked mean and max pool -> linear.
+
+    The GRU only reads to the right, so its outputs at real tokens never
+    depend on padding after them, and the pools skip padded positions: a
+    padded and an unpadded sequence give the same result.
+    """
+
+    def __init__(self, vocab_size, num_labels, dim=48, hidden=64,
+                 dropout=0.3):
+        super().__init__()
+        self.embedding = nn.Embedding(vocab_size, dim, padding_idx=PAD_ID)
+        self.gru = nn.GRU(dim, hidden, batch_first=True)
+        self.dropout = nn.Dropout(dropout)
+        self.out = nn.Linear(2 * hidden, num_labels)
+
+    def forward(self, input_ids: torch.Tensor,
+                attention_mask: torch.Tensor) -> torch.Tensor:
+        mask = attention_mask.to(torch.float32).unsqueeze(-1)   # [B, T, 1]
+        states, _ = self.gru(self.embedding(input_ids))         # [B, T, H]
+        count = mask.sum(1)                                     # [B, 1]
+        mean = (states * mask).sum(1) / count.clamp(min=1.0)
+        peak = (states * mask + (mask - 1.0) * 1e4).max(1).values
+        peak = peak * (count > 0).to(torch.float32)
+        return self.out(self.dropout(torch.cat([mean, peak], dim=1)))
+
+
+class SeedAverage(nn.Module):
+    """Several copies of one architecture, trained from different seeds.
+
+    Returns log(mean of the copies' softmax), so the server's softmax of
+    the output is exactly the copies' mean probability.
+    """
+
+    def __init__(self, copies):
+        super().__init__()
+        self.copies = nn.ModuleList(copies)
+
+    def forward(self, input_ids: torch.Tensor,
+                attention_mask: torch.Tensor) -> torch.Tensor:
+        total = torch.zeros(0)
+        first = True
+        for copy in self.copies:
+            probs = torch.softmax(copy(input_ids, attention_mask), dim=1)
+            if first:
+                total = probs
+                first = False
+            else:
+                total = total + probs
+        return torch.log(total / float(len(self.copies)) + 1e-12)
+
+
 # ---------------------------------------------------------------------------
 # Training
 # ---------------------------------------------------------------------------
@@ -319,12 +438,12 @@ class DistressBag(nn.Module):
 
 @dataclasses.dataclass
 class TrainConfig:
-    """Optimiser and regularisation settings shared by both models."""
-    epochs: int = 15
-    batch_size: int = 32
+    """Optimiser and regularisation settings."""
+    epochs: int = 12
+    batch_size: int = 64
     lr: float = 3e-3
     weight_decay: float = 1e-4
-    label_smoothing: float = 0.0
+    label_smoothing: float = 0.05
     token_dropout: float = 0.1  # chance to drop each training token
 
 
@@ -361,12 +480,12 @@ def train_classifier(name, model, train, dev, num_labels, config):
     drop_rng = random.Random(SEED)
     labels = torch.tensor(train_labels)
     best_score, best_state = -1.0, None
+    started = time.time()
     for epoch in range(1, config.epochs + 1):
         model.train()
         total = 0.0
-        order = torch.randperm(len(train_ids), generator=order_gen).tolist()
-        for start in range(0, len(order), config.batch_size):
-            batch = order[start:start + config.batch_size]
+        order = bucketed_batches(train_ids, config.batch_size, order_gen)
+        for batch in order:
             input_ids, mask = pad_batch(
                 [drop_tokens(train_ids[i], config.token_dropout, drop_rng)
                  for i in batch])
@@ -381,12 +500,31 @@ def train_classifier(name, model, train, dev, num_labels, config):
         if score > best_score:
             best_score, marker = score, " *"
             best_state = {k: v.clone() for k, v in model.state_dict().items()}
-        print(f"  [{name}] epoch {epoch:2d} loss {total / len(order):.4f} "
-              f"dev macro-recall {score:.3f}{marker}")
+        print(f"  [{name}] epoch {epoch:2d} loss {total / len(labels):.4f} "
+              f"dev macro-recall {score:.3f}{marker} "
+              f"({time.time() - started:.0f}s)", flush=True)
     model.load_state_dict(best_state)
     model.eval()
     print(f"  [{name}] kept best epoch: dev macro-recall {best_score:.3f}")
     return model
+
+
+def bucketed_batches(id_lists, batch_size, generator):
+    """Batches of similar length (less padding), in a random order.
+
+    A random permutation is cut into pools of 64 batches; each pool is
+    sorted by length and cut into batches; the batches are shuffled.
+    """
+    order = torch.randperm(len(id_lists), generator=generator).tolist()
+    pool = batch_size * 64
+    batches = []
+    for start in range(0, len(order), pool):
+        chunk = sorted(order[start:start + pool],
+                       key=lambda i: (len(id_lists[i]), i))
+        batches += [chunk[i:i + batch_size]
+                    for i in range(0, len(chunk), batch_size)]
+    shuffle = torch.randperm(len(batches), generator=generator).tolist()
+    return [batches[i] for i in shuffle]
 
 
 def drop_tokens(ids, rate, rng):
@@ -453,7 +591,7 @@ def model_spec(member, version):
 
 
 # ---------------------------------------------------------------------------
-# Ensemble
+# Ensemble: scoring exactly as the server does
 # ---------------------------------------------------------------------------
 
 
@@ -464,78 +602,215 @@ class Member:
     module: torch.jit.ScriptModule
     labels: list
     risks: list
-    weight: float = 0.0
+    weight: float = 1.0
 
 
-def member_scores(member, id_lists):
-    """The model's risk score per message: sum of probability x label risk."""
-    probs = torch.softmax(predict_logits(member.module, id_lists), dim=1)
-    return (probs * torch.tensor(member.risks)).sum(1)
+@dataclasses.dataclass
+class EnsembleChoice:
+    """Combine mode, risk-model weights, modifier strength, thresholds."""
+    mode: str
+    weights: list      # per risk model, in RISK_MODELS order
+    strength: float    # context modifier strength
+    thresholds: list   # low, medium, high, critical
 
 
-def combine(score_lists, weights):
-    """Weighted mean of per-model scores, as the C++ server computes it."""
-    total = sum(w * s for w, s in zip(weights, score_lists))
-    return total / sum(weights)
+RISK_MODELS = ["severity", "distress"]
+MODIFIER = ("context", "non_literal")
 
 
-def ensemble_scores(members, id_lists):
-    """Combined score per message with the members' own weights."""
-    return combine([member_scores(m, id_lists) for m in members],
-                   [m.weight for m in members])
+def member_probs(members, id_lists):
+    """name -> softmax probabilities [N, labels] in float32."""
+    return {m.name: torch.softmax(predict_logits(m.module, id_lists).float(),
+                                  dim=1) for m in members}
 
 
-def levels_from_scores(scores, thresholds):
-    """Level index per score: the number of thresholds it reaches."""
-    return (scores.unsqueeze(-1) >= torch.tensor(thresholds)).sum(-1)
+def risk_scores(members, probs):
+    """[models, N] risk scores s of the risk models, clamped to 0..1."""
+    by_name = {m.name: m for m in members}
+    rows = []
+    for name in RISK_MODELS:
+        risks = torch.tensor(by_name[name].risks, dtype=torch.float32)
+        rows.append((probs[name] * risks).sum(1).clamp(0.0, 1.0))
+    return torch.stack(rows)
 
 
-def tune_thresholds(scores, gold):
-    """Grid-searches thresholds low < medium < high < critical on dev scores.
+def levels_of(scores, thresholds):
+    """Level per score (any shape) against one list of 4 thresholds."""
+    t = torch.tensor(thresholds, dtype=torch.float32)
+    return (scores.unsqueeze(-1) >= t).sum(-1)
 
-    Candidates keep THRESHOLD_MIN_GAP between neighbours and at most
-    FALSE_ALARM_CAP none->medium+ false alarms (if none qualifies, the
-    fewest). The best maximises accuracy + RECALL_WEIGHT * high+critical
-    recall - FALSE_ALARM_WEIGHT * false alarms; ties go to the candidate
-    closest to the evenly spaced 1/8, 3/8, 5/8, 7/8.
+
+def vote(levels, weights):
+    """Weighted majority over models; ties go to the higher level.
+
+    levels is [models, ...]; returns [...].
     """
-    steps = int(round(1 / THRESHOLD_STEP))
-    grid = [round(i * THRESHOLD_STEP, 4) for i in range(1, steps)]
-    combos = torch.combinations(torch.tensor(grid), r=4)      # ascending rows
+    votes = torch.zeros(levels.shape[1:] + (len(LEVELS),))
+    for model_levels, w in zip(levels, weights):
+        votes += w * F.one_hot(model_levels, len(LEVELS)).float()
+    return len(LEVELS) - 1 - votes.flip(-1).argmax(-1)
+
+
+def combine_members(risk, context_p, choice):
+    """(score, level) per message for one ensemble choice (see module doc).
+
+    risk is [models, N] from risk_scores(); context_p is p(non_literal).
+    """
+    dampening = 1.0 - choice.strength * context_p
+    damped = risk * dampening
+    w = torch.tensor(choice.weights, dtype=torch.float32).unsqueeze(1)
+    mean = (w * damped).sum(0) / w.sum()
+    if choice.mode == "COMBINE_MODE_CONSERVATIVE_MAX":
+        score = damped.max(0).values
+        level = levels_of(score, choice.thresholds)
+    elif choice.mode == "COMBINE_MODE_MAJORITY":
+        score = mean
+        level = vote(levels_of(damped, choice.thresholds), choice.weights)
+    else:
+        score = mean
+        level = levels_of(score, choice.thresholds)
+    return score.clamp(0.0, 1.0), level
+
+
+# ---------------------------------------------------------------------------
+# Ensemble: tuning on dev
+# ---------------------------------------------------------------------------
+
+PASS_TABLE = torch.tensor([[p in PASS_LEVELS[g] for p in range(len(LEVELS))]
+                           for g in range(len(LEVELS))])
+
+
+@dataclasses.dataclass
+class Split:
+    """Gold levels and tag memberships of one split."""
+    gold: torch.Tensor       # [N]
+    tags: list               # tag names, sorted
+    member: torch.Tensor     # [N, T] float
+    counts: torch.Tensor     # [T]
+    family_cols: list        # columns of the false-alarm families
+
+
+def make_split(subset):
+    """Split data for a list of examples."""
+    tags = sorted({t for e in subset for t in e.tags})
+    member = torch.tensor([[float(t in e.tags) for t in tags] for e in subset])
+    family_cols = [i for i, t in enumerate(tags)
+                   if t in split_corpus.FALSE_ALARM_FAMILIES]
+    return Split(torch.tensor([e.level for e in subset]), tags, member,
+                 member.sum(0), family_cols)
+
+
+def metrics(split, pred):
+    """Target metrics for predictions pred [C, N] (C candidates).
+
+    Returns a dict of [C] tensors and [C, T] / [C, F] matrices.
+    """
+    gold = split.gold
+    passes = PASS_TABLE[gold.unsqueeze(0).expand_as(pred), pred].float()
+    serious = gold >= HIGH
+    calm = gold == 0
+    low_or_none = (pred <= LOW).float()
+    counts = split.counts.clamp(min=1.0)
+    fam = split.family_cols
+    return {
+        "recall": (pred[:, serious] >= HIGH).float().mean(1),
+        "medium_plus": (pred[:, gold == MEDIUM] >= MEDIUM).float().mean(1),
+        "none_fa": (pred[:, calm] >= MEDIUM).float().mean(1),
+        "pass": passes.mean(1),
+        "accuracy": (pred == gold).float().mean(1),
+        "tag_pass": passes @ split.member / counts,
+        "family_low": (low_or_none @ split.member[:, fam]) / counts[fam],
+    }
+
+
+def shortfall(split, m, margin):
+    """[C] weighted distance below the (margin-tightened) targets."""
+    tag_weight = (split.counts / TAG_WEIGHT_FULL).clamp(max=1.0)
+    short = (RECALL_WEIGHT * F.relu(TARGET_RECALL + margin - m["recall"])
+             + NONE_FA_WEIGHT * F.relu(m["none_fa"]
+                                       - (TARGET_NONE_FA - margin))
+             + F.relu(TARGET_FAMILY_LOW + margin - m["family_low"]).sum(1)
+             + (tag_weight * F.relu(TARGET_TAG_PASS + margin
+                                    - m["tag_pass"])).sum(1))
+    return short
+
+
+def threshold_grid(step):
+    """[C, 4] ascending threshold tuples on a grid, neighbours >= min gap."""
+    values = [round(i * step, 4) for i in range(1, int(round(1 / step)))]
+    combos = torch.combinations(torch.tensor(values, dtype=torch.float32),
+                                r=4)
     gaps = combos[:, 1:] - combos[:, :-1]
-    combos = combos[(gaps >= THRESHOLD_MIN_GAP - 1e-6).all(1)]
-    gold = torch.tensor(gold)
-    pred = (scores.view(1, -1, 1) >= combos.view(-1, 1, 4)).sum(-1)  # [C, N]
-    accuracy = (pred == gold).float().mean(1)
-    recall = (pred[:, gold >= HIGH] >= HIGH).float().mean(1)
-    false_alarm = (pred[:, gold == 0] >= MEDIUM).float().mean(1)
-    allowed = false_alarm <= max(FALSE_ALARM_CAP, false_alarm.min().item())
-    objective = (accuracy + RECALL_WEIGHT * recall
-                 - FALSE_ALARM_WEIGHT * false_alarm)
-    objective[~allowed] = -float("inf")
-    even = torch.tensor([0.125, 0.375, 0.625, 0.875])
-    distance = (combos - even).abs().sum(1)
-    best_value = objective.max()
-    candidates = torch.nonzero(objective >= best_value - 1e-9).flatten()
-    best = candidates[distance[candidates].argmin()].item()
-    return [round(v, 4) for v in combos[best].tolist()], best_value.item()
+    return combos[(gaps >= THRESHOLD_MIN_GAP - 1e-6).all(1)]
 
 
-def tune_ensemble(dev_score_lists, gold):
-    """Chooses the severity weight and thresholds with the best dev objective.
+def candidate_levels(damped, weights, mode, combos):
+    """[C, N] levels for every threshold tuple in combos [C, 4]."""
+    t = combos.view(-1, 1, 4)
+    if mode == "COMBINE_MODE_MAJORITY":
+        per_model = torch.stack([(s.view(1, -1, 1) >= t).sum(-1)
+                                 for s in damped])          # [M, C, N]
+        return vote(per_model, weights)
+    w = torch.tensor(weights, dtype=torch.float32).unsqueeze(1)
+    if mode == "COMBINE_MODE_CONSERVATIVE_MAX":
+        score = damped.max(0).values
+    else:
+        score = (w * damped).sum(0) / w.sum()
+    return (score.view(1, -1, 1) >= t).sum(-1)
 
-    Returns ([severity weight, distress weight], thresholds).
-    """
+
+def evaluate_choices(split, risk, context_p, mode, weights, strength, combos,
+                     margin):
+    """Best (objective, thresholds, metrics row) over combos for one config."""
+    damped = risk * (1.0 - strength * context_p)
     best = None
-    for weight in SEVERITY_WEIGHTS:
-        weights = [weight, round(1.0 - weight, 4)]
-        thresholds, value = tune_thresholds(
-            combine(dev_score_lists, weights), gold)
-        print(f"  severity weight {weight:.2f}: objective {value:.4f} "
-              f"thresholds {thresholds}")
-        if best is None or value > best[0] + 1e-9:
-            best = (value, weights, thresholds)
-    return best[1], best[2]
+    for start in range(0, len(combos), 4096):
+        chunk = combos[start:start + 4096]
+        pred = candidate_levels(damped, weights, mode, chunk)
+        m = metrics(split, pred)
+        short = shortfall(split, m, margin)
+        objective = (-100.0 * short + m["pass"] + 0.25 * m["accuracy"]
+                     + MEDIUM_PLUS_WEIGHT * m["medium_plus"])
+        even = torch.tensor([0.2, 0.4, 0.6, 0.8])
+        objective = objective - 1e-4 * (chunk - even).abs().sum(1)
+        i = int(objective.argmax())
+        if best is None or objective[i].item() > best[0] + 1e-9:
+            best = (objective[i].item(), [round(v, 4) for v in
+                                          chunk[i].tolist()],
+                    {k: v[i] for k, v in m.items()}, short[i].item())
+    return best
+
+
+def tune_ensemble(split, risk, context_p):
+    """Searches mode, weights, strength and thresholds on dev only."""
+    coarse = threshold_grid(COARSE_STEP)
+    fine = threshold_grid(FINE_STEP)
+    results = []
+    for mode in MODES:
+        weight_options = (SEVERITY_WEIGHTS
+                          if mode != "COMBINE_MODE_CONSERVATIVE_MAX"
+                          else [0.5])
+        for w, strength in itertools.product(weight_options, STRENGTHS):
+            weights = [w, round(1.0 - w, 4)]
+            best = evaluate_choices(split, risk, context_p, mode, weights,
+                                    strength, coarse, TUNE_MARGIN)
+            results.append((best[0], mode, weights, strength))
+    results.sort(key=lambda r: -r[0])
+    print(f"  coarse search: {len(results)} configurations x "
+          f"{len(coarse)} threshold sets")
+    final = None
+    for _, mode, weights, strength in results[:REFINE_TOP]:
+        best = evaluate_choices(split, risk, context_p, mode, weights,
+                                strength, fine, TUNE_MARGIN)
+        m = best[2]
+        print(f"  {mode[13:]:16} weights {weights} strength {strength:.1f}: "
+              f"objective {best[0]:.4f} shortfall {best[3]:.4f} "
+              f"recall {m['recall']:.3f} none-fa {m['none_fa']:.3f} "
+              f"pass {m['pass']:.3f} thresholds {best[1]}")
+        if final is None or best[0] > final[0] + 1e-9:
+            final = (best[0], EnsembleChoice(mode, weights, strength,
+                                             best[1]))
+    return final[1]
 
 
 # ---------------------------------------------------------------------------
@@ -543,56 +818,93 @@ def tune_ensemble(dev_score_lists, gold):
 # ---------------------------------------------------------------------------
 
 
-def report_split(name, gold, pred):
-    """Prints accuracy, confusion matrix, serious recall and false alarms."""
-    gold_t, pred_t = torch.tensor(gold), torch.tensor(pred)
-    accuracy = (gold_t == pred_t).float().mean().item()
-    serious = gold_t >= HIGH
-    recall = (pred_t[serious] >= HIGH).float().mean().item()
-    calm = gold_t == 0
-    false_alarm = (pred_t[calm] >= MEDIUM).float().mean().item()
-    print(f"\n== {name}: n={len(gold)} accuracy {accuracy:.3f} "
-          f"high+critical recall {recall:.3f} "
-          f"none->medium+ false alarms {false_alarm:.3f}")
+def split_report(name, subset, level, score):
+    """Prints and returns the metrics of one split for the chosen ensemble."""
+    split = make_split(subset)
+    m = {k: v[0] for k, v in metrics(split, level.unsqueeze(0)).items()}
+    gold = split.gold.tolist()
+    pred = level.tolist()
+    print(f"\n== {name}: n={len(gold)} accuracy {m['accuracy']:.3f} "
+          f"pass {m['pass']:.3f} high+critical recall {m['recall']:.3f} "
+          f"none->medium+ {m['none_fa']:.3f} "
+          f"medium->medium+ {m['medium_plus']:.3f}")
     print("   gold \\ pred " + " ".join(f"{lvl:>8}" for lvl in LEVELS))
-    for g, level in enumerate(LEVELS):
+    confusion = []
+    for g, lvl in enumerate(LEVELS):
         row = [sum(1 for a, b in zip(gold, pred) if a == g and b == p)
                for p in range(len(LEVELS))]
-        print(f"   {level:>12} " + " ".join(f"{c:8d}" for c in row))
-
-
-def show_errors(subset, pred, scores):
-    """Prints each misclassified message with gold and predicted level."""
-    for ex, p, score in zip(subset, pred, scores.tolist()):
-        if p != ex.level:
-            print(f"   {LEVELS[ex.level]:>8} -> {LEVELS[p]:<8} {score:.2f}  "
-                  f"{ex.text}")
+        confusion.append(row)
+        print(f"   {lvl:>12} " + " ".join(f"{c:8d}" for c in row))
+    order = list(split_corpus.FAMILIES) + sorted(split_corpus.EXTRA_TAGS)
+    print(f"   {'tag':22} {'n':>5} {'pass':>7} {'<=low':>7}")
+    per_tag = {}
+    fam_low = dict(zip([split.tags[i] for i in split.family_cols],
+                       m["family_low"].tolist()))
+    for tag in order:
+        if tag not in split.tags:
+            continue
+        col = split.tags.index(tag)
+        rate = m["tag_pass"][col].item()
+        n = int(split.counts[col].item())
+        low = fam_low.get(tag)
+        flags = []
+        if rate < TARGET_TAG_PASS:
+            flags.append(f"pass {TARGET_TAG_PASS - rate:.3f} below target")
+        if low is not None and low < TARGET_FAMILY_LOW:
+            flags.append(f"<=low {TARGET_FAMILY_LOW - low:.3f} below target")
+        low_text = f"{low:7.3f}" if low is not None else " " * 7
+        print(f"   {tag:22} {n:5d} {rate:7.3f} {low_text}  {'; '.join(flags)}")
+        per_tag[tag] = {"n": n, "pass": round(rate, 4)}
+        if low is not None:
+            per_tag[tag]["low_or_none"] = round(low, 4)
+    misses = []
+    if m["recall"] < TARGET_RECALL:
+        misses.append(f"recall {TARGET_RECALL - m['recall']:.3f} below target")
+    if m["none_fa"] > TARGET_NONE_FA:
+        misses.append(f"none->medium+ {m['none_fa'] - TARGET_NONE_FA:.3f} "
+                      "above target")
+    print("   targets: " + ("all met" if not misses and all(
+        v["pass"] >= TARGET_TAG_PASS and v.get("low_or_none", 1) >=
+        TARGET_FAMILY_LOW for v in per_tag.values()) else
+        "; ".join(misses) or "some tags below target (see above)"))
+    return {"n": len(gold), "accuracy": round(m["accuracy"].item(), 4),
+            "pass": round(m["pass"].item(), 4),
+            "recall_high_critical": round(m["recall"].item(), 4),
+            "none_rated_medium_plus": round(m["none_fa"].item(), 4),
+            "medium_rated_medium_plus": round(m["medium_plus"].item(), 4),
+            "confusion": confusion, "tags": per_tag}
 
 
 def check_sanity_held_out(examples):
     """Warns when a sanity sentence (or a near-duplicate) is in the corpus."""
-    keys = {split_key(e.text) for e in examples}
+    shingles = [split_corpus.char_shingles(split_corpus.dedup_key(e.text))
+                for e in examples]
     for text in [t for t, _ in REQUIRED_SANITY] + EXTRA_SANITY:
-        if split_key(normalize_text(text)) in keys:
-            print(f"warning: sanity sentence is in the corpus: {text!r}")
+        mine = split_corpus.char_shingles(split_corpus.dedup_key(text))
+        best = max(split_corpus.jaccard(mine, s) for s in shingles)
+        if best >= split_corpus.CHAR_THRESHOLD:
+            print(f"note: sanity sentence has a near-duplicate in the "
+                  f"corpus (Jaccard {best:.2f}): {text!r}")
 
 
-def run_sanity(sp, members, thresholds):
+def run_sanity(sp, members, choice):
     """Prints sanity verdicts; returns False if a required one fails."""
     print("\n== sanity checks")
     ok = True
     texts = [t for t, _ in REQUIRED_SANITY] + EXTRA_SANITY
-    normalized = [normalize_text(t) for t in texts]
-    scores = ensemble_scores(members, encode(sp, normalized))
-    levels = levels_from_scores(scores, thresholds).tolist()
+    ids = encode(sp, [normalize_text(t) for t in texts])
+    probs = member_probs(members, ids)
+    score, level = combine_members(risk_scores(members, probs),
+                                   probs["context"][:, 1], choice)
     for i, text in enumerate(texts):
-        level = LEVELS[levels[i]]
+        name = LEVELS[level[i]]
         status = ""
         if i < len(REQUIRED_SANITY):
-            passed = level in REQUIRED_SANITY[i][1]
+            passed = name in REQUIRED_SANITY[i][1]
             ok &= passed
             status = "PASS" if passed else "FAIL"
-        print(f"  {status:4} {level:>8} {scores[i].item():.3f}  {text}")
+        print(f"  {status:4} {name:>8} {score[i].item():.3f} "
+              f"non_literal {probs['context'][i, 1].item():.2f}  {text}")
     return ok
 
 
@@ -636,45 +948,56 @@ def seed_everything():
 
 
 def build_train_set(examples, rng):
-    """Train texts and levels, plus one augmented copy of each message."""
-    texts, levels = [], []
+    """Train rows (text, example): each message plus up to AUGMENTED
+    distinct chat-style variants."""
+    rows = []
     for ex in examples:
-        texts.append(ex.text)
-        levels.append(ex.level)
-        variant = augment(ex.text, rng)
-        if variant != ex.text:
-            texts.append(variant)
-            levels.append(ex.level)
-    return texts, levels
+        rows.append((ex.text, ex))
+        seen = {ex.text}
+        for _ in range(AUGMENTED):
+            variant = augment(ex.text, rng)
+            if variant not in seen:
+                seen.add(variant)
+                rows.append((variant, ex))
+    return rows
+
+
+MODEL_SPECS = [
+    # name, class, labels, risks, label of an example, seed copies
+    ("severity", SeverityCNN, LEVELS, LEVEL_RISKS, lambda e: e.level, 3),
+    ("distress", DistressBag, DISTRESS_LABELS, DISTRESS_RISKS,
+     lambda e: LEVEL_TO_DISTRESS[e.level], 3),
+    ("context", ContextGRU, CONTEXT_LABELS, CONTEXT_RISKS,
+     lambda e: e.literal, 1),
+]
 
 
 def train_all(examples, out_dir):
-    """Trains tokenizer and both models; returns (sp, list of Member)."""
+    """Trains the tokenizer and every model; returns (sp, list of Member)."""
     train = [e for e in examples if e.split == "train"]
     dev = [e for e in examples if e.split == "dev"]
-    print(f"training tokenizer on {len(train)} train messages")
+    print(f"training tokenizer on {len(train)} train messages", flush=True)
     sp = train_tokenizer([e.text for e in train], out_dir / "tokenizer.model")
     print(f"  vocabulary size {sp.get_piece_size()}")
 
-    train_texts, train_levels = build_train_set(train, random.Random(SEED))
-    train_ids = encode(sp, train_texts)
+    rows = build_train_set(train, random.Random(SEED))
+    train_ids = encode(sp, [text for text, _ in rows])
     dev_ids = encode(sp, [e.text for e in dev])
-    dev_levels = [e.level for e in dev]
     print(f"  {len(train_ids)} training rows after augmentation")
 
     members = []
-    specs = [
-        ("severity", SeverityCNN, LEVELS, LEVEL_RISKS, lambda lvl: lvl),
-        ("distress", DistressBag, DISTRESS_LABELS, DISTRESS_RISKS,
-         lambda lvl: LEVEL_TO_DISTRESS[lvl]),
-    ]
-    for name, cls, labels, risks, to_label in specs:
-        torch.manual_seed(SEED)
-        model = cls(sp.get_piece_size(), len(labels))
-        model = train_classifier(
-            name, model, (train_ids, [to_label(v) for v in train_levels]),
-            (dev_ids, [to_label(v) for v in dev_levels]), len(labels),
-            TrainConfig())
+    for name, cls, labels, risks, to_label, copies in MODEL_SPECS:
+        trained = []
+        for copy in range(copies):
+            print(f"training {name} ({cls.__name__}, copy {copy + 1} of "
+                  f"{copies})", flush=True)
+            torch.manual_seed(SEED + copy)
+            model = cls(sp.get_piece_size(), len(labels))
+            trained.append(train_classifier(
+                name, model, (train_ids, [to_label(e) for _, e in rows]),
+                (dev_ids, [to_label(e) for e in dev]), len(labels),
+                TrainConfig()))
+        model = trained[0] if copies == 1 else SeedAverage(trained)
         model_dir = out_dir / name
         model_dir.mkdir(parents=True, exist_ok=True)
         loaded = export_model(model, model_dir / "model.pt", dev_ids[:64])
@@ -683,65 +1006,97 @@ def train_all(examples, out_dir):
     return sp, members
 
 
-def evaluate(examples, sp, members, thresholds, show):
-    """Prints ensemble and per-model metrics for dev, train and test."""
-    for split in ("dev", "train", "test"):
-        subset = [e for e in examples if e.split == split]
-        gold = [e.level for e in subset]
-        ids = encode(sp, [e.text for e in subset])
-        scores = ensemble_scores(members, ids)
-        pred = levels_from_scores(scores, thresholds).tolist()
-        report_split(split, gold, pred)
-        for member in members:
-            argmax = predict_logits(member.module, ids).argmax(1).tolist()
-            target = gold if member.name == "severity" else [
-                LEVEL_TO_DISTRESS[g] for g in gold]
-            accuracy = sum(a == b for a, b in zip(argmax, target)) / len(gold)
-            print(f"   {member.name} model alone: "
-                  f"argmax accuracy {accuracy:.3f}")
-        if show and split != "train":
-            show_errors(subset, pred, scores)
+def ensemble_config(choice, version):
+    """EnsembleConfig in protobuf JSON mapping."""
+    return {
+        "version": version,
+        "models": [name for name, *_ in MODEL_SPECS],
+        "thresholds": dict(zip(LEVELS[1:], choice.thresholds)),
+        "mode": choice.mode,
+        "modifiers": [{"model": MODIFIER[0], "label": MODIFIER[1],
+                       "strength": choice.strength}],
+        "cues": "cues.json",
+    }
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", default="data/corpus", type=pathlib.Path)
+    parser.add_argument("--splits", default="data/splits", type=pathlib.Path,
+                        help="where the train/dev/test files are refreshed")
+    parser.add_argument("--cues", default="data/cues.json", type=pathlib.Path)
     parser.add_argument("--out", default="models/default", type=pathlib.Path)
     parser.add_argument("--dump-token-samples", metavar="FILE",
                         help="write tokenizer samples for the C++ tests")
     parser.add_argument("--show-errors", action="store_true",
-                        help="list misclassified dev and test messages")
+                        help="list misclassified dev messages (never test)")
+    parser.add_argument("--skip-test", action="store_true",
+                        help="do not report the test split (while iterating)")
+    parser.add_argument("--report", metavar="FILE",
+                        help="write dev/test metrics as JSON")
     args = parser.parse_args()
     reexec_with_fixed_hash_seed()
     started = time.time()
     seed_everything()
 
-    examples = load_corpus(args.corpus)
+    examples = load_corpus(args.corpus, args.splits)
     check_sanity_held_out(examples)
     version = corpus_version(args.corpus)
-    counts = {split: sum(e.split == split for e in examples)
-              for split in ("train", "dev", "test")}
-    print(f"corpus {version}: {len(examples)} messages {counts}")
+    counts = collections.Counter(e.split for e in examples)
+    print(f"corpus {version}: {len(examples)} messages "
+          f"{dict(sorted(counts.items()))}", flush=True)
     args.out.mkdir(parents=True, exist_ok=True)
     sp, members = train_all(examples, args.out)
 
-    print("\ntuning ensemble weights and thresholds on dev")
-    dev = [e for e in examples if e.split == "dev"]
-    dev_ids = encode(sp, [e.text for e in dev])
-    weights, thresholds = tune_ensemble(
-        [member_scores(m, dev_ids) for m in members], [e.level for e in dev])
-    print(f"  chose weights {weights} thresholds {thresholds}")
-    for member, weight in zip(members, weights):
-        member.weight = weight
+    print("\ntuning the ensemble on dev", flush=True)
+    by_split = {s: [e for e in examples if e.split == s]
+                for s in ("train", "dev", "test")}
+    outputs = {}
+    for name, subset in by_split.items():
+        ids = encode(sp, [e.text for e in subset])
+        probs = member_probs(members, ids)
+        outputs[name] = (risk_scores(members, probs), probs["context"][:, 1],
+                         probs)
+    dev_risk, dev_context, _ = outputs["dev"]
+    tuning_started = time.time()
+    choice = tune_ensemble(make_split(by_split["dev"]), dev_risk, dev_context)
+    print(f"  chose {choice} ({time.time() - tuning_started:.0f}s)")
+    weights = dict(zip(RISK_MODELS, choice.weights))
+    for member in members:
+        member.weight = weights.get(member.name, CONTEXT_WEIGHT)
         write_json(args.out / member.name / "model.json",
                    model_spec(member, version))
-    write_json(args.out / "ensemble.json", {
-        "version": version, "models": [m.name for m in members],
-        "thresholds": dict(zip(LEVELS[1:], thresholds))})
-    evaluate(examples, sp, members, thresholds, args.show_errors)
+    write_json(args.out / "ensemble.json", ensemble_config(choice, version))
+    shutil.copyfile(args.cues, args.out / "cues.json")
+
+    report = {"version": version, "ensemble": ensemble_config(choice, version)}
+    for name in ("train", "dev", "test"):
+        if name == "test" and args.skip_test:
+            continue
+        risk, context_p, probs = outputs[name]
+        score, level = combine_members(risk, context_p, choice)
+        report[name] = split_report(name, by_split[name], level, score)
+        gold = torch.tensor([e.level for e in by_split[name]])
+        alone = [
+            ("severity", (probs["severity"].argmax(1) == gold)),
+            ("distress", (probs["distress"].argmax(1) == torch.tensor(
+                [LEVEL_TO_DISTRESS[g] for g in gold.tolist()]))),
+            ("context", (probs["context"].argmax(1) == torch.tensor(
+                [e.literal for e in by_split[name]]))),
+        ]
+        print("   models alone (argmax accuracy): " + ", ".join(
+            f"{n} {ok.float().mean().item():.3f}" for n, ok in alone))
+        if args.show_errors and name == "dev":
+            for ex, p, s, c in zip(by_split[name], level.tolist(),
+                                   score.tolist(), context_p.tolist()):
+                if p not in PASS_LEVELS[ex.level]:
+                    print(f"   FAIL {LEVELS[ex.level]:>8} -> {LEVELS[p]:<8} "
+                          f"{s:.2f} nl={c:.2f} {ex.tags[0]:18} {ex.text}")
+    if args.report:
+        write_json(pathlib.Path(args.report), report)
     if args.dump_token_samples:
         dump_token_samples(sp, args.dump_token_samples)
-    ok = run_sanity(sp, members, thresholds)
+    ok = run_sanity(sp, members, choice)
     print(f"\ndone in {time.time() - started:.1f}s; wrote {args.out}")
     if not ok:
         print("error: required sanity check failed", file=sys.stderr)
