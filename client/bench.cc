@@ -210,9 +210,8 @@ std::optional<absl::Duration> ProcessCpuTime(int pid) {
   // parenthesis start at field 3 (state). utime and stime are 14 and 15.
   const size_t paren = stat.rfind(')');
   if (paren == std::string::npos) return std::nullopt;
-  std::vector<absl::string_view> fields =
-      absl::StrSplit(absl::string_view(stat).substr(paren + 1), ' ',
-                     absl::SkipEmpty());
+  std::vector<absl::string_view> fields = absl::StrSplit(
+      absl::string_view(stat).substr(paren + 1), ' ', absl::SkipEmpty());
   int64_t utime = 0, stime = 0;
   if (fields.size() < 13 || !absl::SimpleAtoi(fields[11], &utime) ||
       !absl::SimpleAtoi(fields[12], &stime)) {
@@ -227,7 +226,8 @@ std::optional<absl::Duration> ProcessCpuTime(int pid) {
 std::optional<absl::Duration> MachineBusyTime() {
   std::ifstream file("/proc/stat");
   std::string line;
-  if (!std::getline(file, line) || line.rfind("cpu ", 0) != 0) return std::nullopt;
+  if (!std::getline(file, line) || line.rfind("cpu ", 0) != 0)
+    return std::nullopt;
   std::vector<absl::string_view> fields =
       absl::StrSplit(absl::string_view(line).substr(4), ' ', absl::SkipEmpty());
   // user nice system idle iowait irq softirq steal (guest time is already
@@ -256,7 +256,8 @@ class Arrival {
       : mean_s_(1.0 / rate), kind_(kind), rng_(seed ^ 0x9e3779b97f4a7c15ULL) {}
   absl::Duration Next() {
     if (kind_ == Arrivals::kFixed) return absl::Seconds(mean_s_);
-    return absl::Seconds(std::exponential_distribution<double>(1.0 / mean_s_)(rng_));
+    return absl::Seconds(
+        std::exponential_distribution<double>(1.0 / mean_s_)(rng_));
   }
 
  private:
@@ -280,7 +281,8 @@ struct SendLag {
     return absl::StrFormat(
         "open loop: sends left on average %d µs after their scheduled time "
         "(max %d µs); latency counts from the schedule",
-        absl::ToInt64Microseconds(total / count), absl::ToInt64Microseconds(max));
+        absl::ToInt64Microseconds(total / count),
+        absl::ToInt64Microseconds(max));
   }
 };
 
@@ -330,7 +332,8 @@ absl::StatusOr<std::vector<std::string>> LoadBenchMessages(
 }
 
 BenchSequence::BenchSequence(std::vector<std::string> messages,
-                             double repeat_fraction, uint64_t seed, bool verbatim)
+                             double repeat_fraction, uint64_t seed,
+                             bool verbatim)
     : messages_(std::move(messages)),
       verbatim_(verbatim),
       offset_(std::random_device()()) {
@@ -403,7 +406,8 @@ LatencySummary Summarize(std::vector<int64_t>* latencies_us) {
   auto rank = [&v](double p) {
     // Nearest rank: the smallest value with at least p of the samples at or
     // below it.
-    size_t k = static_cast<size_t>(std::ceil(p * static_cast<double>(v.size())));
+    size_t k =
+        static_cast<size_t>(std::ceil(p * static_cast<double>(v.size())));
     return v[std::min(v.size(), std::max<size_t>(k, 1)) - 1];
   };
   double sum = 0;
@@ -443,7 +447,8 @@ void BenchRecorder::Fill(absl::Time window_start, BenchResult* result) {
                          : 0.0;
   if (result->window_s > 0) {
     result->throughput = static_cast<double>(result->ok) / result->window_s;
-    result->achieved_rate = static_cast<double>(result->sent) / result->window_s;
+    result->achieved_rate =
+        static_cast<double>(result->sent) / result->window_s;
   }
   result->latency = Summarize(&latencies_us_);
 }
@@ -463,7 +468,8 @@ void CpuMeter::Stop() {
 }
 
 std::optional<absl::Duration> CpuMeter::machine() const {
-  if (!machine_start_.has_value() || !machine_end_.has_value()) return std::nullopt;
+  if (!machine_start_.has_value() || !machine_end_.has_value())
+    return std::nullopt;
   return *machine_end_ - *machine_start_;
 }
 
@@ -476,14 +482,17 @@ void FillCpu(const CpuMeter& meter, BenchResult* result) {
   const double wall_s = absl::ToDoubleSeconds(meter.wall());
   const double n = static_cast<double>(std::max<int64_t>(result->sent, 1));
   result->cpu_us_per_message = absl::ToDoubleMicroseconds(meter.self()) / n;
-  if (wall_s > 0) result->cpu_cores = absl::ToDoubleSeconds(meter.self()) / wall_s;
+  if (wall_s > 0)
+    result->cpu_cores = absl::ToDoubleSeconds(meter.self()) / wall_s;
   absl::Duration ours = meter.self();
   if (std::optional<absl::Duration> other = meter.other()) {
     result->server_cpu_us_per_message = absl::ToDoubleMicroseconds(*other) / n;
-    if (wall_s > 0) result->server_cpu_cores = absl::ToDoubleSeconds(*other) / wall_s;
+    if (wall_s > 0)
+      result->server_cpu_cores = absl::ToDoubleSeconds(*other) / wall_s;
     ours += *other;
   }
-  if (std::optional<absl::Duration> machine = meter.machine(); machine && wall_s > 0) {
+  if (std::optional<absl::Duration> machine = meter.machine();
+      machine && wall_s > 0) {
     result->other_cores =
         std::max(0.0, absl::ToDoubleSeconds(*machine - ours) / wall_s);
   }
@@ -496,23 +505,25 @@ std::string FormatBenchTable(const BenchResult& r) {
   std::string out = absl::StrCat("bench: ", r.label, "\n");
   int64_t errors = 0;
   for (const auto& [code, n] : r.errors) errors += n;
-  absl::StrAppendFormat(&out,
-                        "  messages    %d sent, %d ok, %d errors, %d unanswered\n",
-                        r.sent, r.ok, errors, r.unanswered);
+  absl::StrAppendFormat(
+      &out, "  messages    %d sent, %d ok, %d errors, %d unanswered\n", r.sent,
+      r.ok, errors, r.unanswered);
   if (!r.errors.empty()) {
     std::vector<std::string> parts;
-    for (const auto& [code, n] : r.errors) parts.push_back(absl::StrCat(code, " ", n));
+    for (const auto& [code, n] : r.errors)
+      parts.push_back(absl::StrCat(code, " ", n));
     absl::StrAppend(&out, "  errors      ", absl::StrJoin(parts, ", "), "\n");
   }
-  absl::StrAppendFormat(&out, "  throughput  %.1f msg/s over %.2f s", r.throughput,
-                        r.window_s);
+  absl::StrAppendFormat(&out, "  throughput  %.1f msg/s over %.2f s",
+                        r.throughput, r.window_s);
   if (r.target_rate.has_value()) {
-    absl::StrAppendFormat(&out, " (target %.1f/s, achieved %.1f/s)", *r.target_rate,
-                          r.achieved_rate);
+    absl::StrAppendFormat(&out, " (target %.1f/s, achieved %.1f/s)",
+                          *r.target_rate, r.achieved_rate);
   }
   absl::StrAppend(&out, "\n");
   absl::StrAppendFormat(
-      &out, "  latency µs  p50 %d  p90 %d  p99 %d  max %d  mean %.0f  (from %s)\n",
+      &out,
+      "  latency µs  p50 %d  p90 %d  p99 %d  max %d  mean %.0f  (from %s)\n",
       r.latency.p50_us, r.latency.p90_us, r.latency.p99_us, r.latency.max_us,
       r.latency.mean_us, r.from_intended ? "intended send time" : "send");
   if (r.first_us.has_value()) {
@@ -522,17 +533,20 @@ std::string FormatBenchTable(const BenchResult& r) {
     }
     absl::StrAppend(&out, "\n");
   }
-  absl::StrAppendFormat(&out, "  cpu         this process %.1f µs/msg (%.2f cores)",
+  absl::StrAppendFormat(&out,
+                        "  cpu         this process %.1f µs/msg (%.2f cores)",
                         r.cpu_us_per_message, r.cpu_cores);
   if (r.server_cpu_us_per_message.has_value()) {
     absl::StrAppendFormat(&out, "; server %.1f µs/msg (%.2f cores)",
-                          *r.server_cpu_us_per_message, r.server_cpu_cores.value_or(0));
+                          *r.server_cpu_us_per_message,
+                          r.server_cpu_cores.value_or(0));
   }
   if (r.other_cores.has_value()) {
     absl::StrAppendFormat(&out, "; other load %.2f cores", *r.other_cores);
   }
   absl::StrAppend(&out, "\n");
-  for (const std::string& note : r.notes) absl::StrAppend(&out, "  note        ", note, "\n");
+  for (const std::string& note : r.notes)
+    absl::StrAppend(&out, "  note        ", note, "\n");
   return out;
 }
 
@@ -552,8 +566,9 @@ std::string FormatBenchJson(const BenchResult& r) {
     notes.push_back(absl::StrCat("\"", JsonEscape(note), "\""));
   }
   return absl::StrCat(
-      "{\"label\":\"", JsonEscape(r.label), "\",\"sent\":", r.sent, ",\"ok\":", r.ok,
-      ",\"errors\":{", absl::StrJoin(errors, ","), "},\"unanswered\":", r.unanswered,
+      "{\"label\":\"", JsonEscape(r.label), "\",\"sent\":", r.sent,
+      ",\"ok\":", r.ok, ",\"errors\":{", absl::StrJoin(errors, ","),
+      "},\"unanswered\":", r.unanswered,
       ",\"window_s\":", absl::StrFormat("%.3f", r.window_s),
       ",\"throughput\":", absl::StrFormat("%.3f", r.throughput),
       ",\"target_rate\":", opt_double(r.target_rate),
@@ -563,10 +578,12 @@ std::string FormatBenchJson(const BenchResult& r) {
       ",\"mean\":", absl::StrFormat("%.1f", r.latency.mean_us),
       ",\"p50\":", r.latency.p50_us, ",\"p90\":", r.latency.p90_us,
       ",\"p99\":", r.latency.p99_us, ",\"max\":", r.latency.max_us, "}",
-      ",\"first_us\":", opt_int(r.first_us), ",\"connect_us\":", opt_int(r.connect_us),
+      ",\"first_us\":", opt_int(r.first_us),
+      ",\"connect_us\":", opt_int(r.connect_us),
       ",\"cpu_us_per_message\":", absl::StrFormat("%.3f", r.cpu_us_per_message),
       ",\"cpu_cores\":", absl::StrFormat("%.3f", r.cpu_cores),
-      ",\"server_cpu_us_per_message\":", opt_double(r.server_cpu_us_per_message),
+      ",\"server_cpu_us_per_message\":",
+      opt_double(r.server_cpu_us_per_message),
       ",\"server_cpu_cores\":", opt_double(r.server_cpu_cores),
       ",\"other_cores\":", opt_double(r.other_cores), ",\"notes\":[",
       absl::StrJoin(notes, ","), "]}");
@@ -604,20 +621,20 @@ std::string BenchUsageText() {
 }
 
 void AddBenchOptions(po::options_description& options) {
-  options.add_options()                                 //
-      ("mode", po::value<std::string>(), "")            //
-      ("concurrency", po::value<int>(), "")             //
-      ("rate", po::value<double>(), "")                 //
-      ("arrivals", po::value<std::string>(), "")        //
-      ("duration", po::value<double>(), "")             //
-      ("count", po::value<int64_t>(), "")               //
-      ("warmup", po::value<double>(), "")               //
-      ("messages", po::value<std::string>(), "")        //
-      ("repeat-fraction", po::value<double>(), "")      //
-      ("stream-window", po::value<int>(), "")           //
-      ("server-pid", po::value<int>(), "")              //
-      ("seed", po::value<uint64_t>(), "")               //
-      ("verbatim", po::bool_switch(), "")               //
+  options.add_options()                             //
+      ("mode", po::value<std::string>(), "")        //
+      ("concurrency", po::value<int>(), "")         //
+      ("rate", po::value<double>(), "")             //
+      ("arrivals", po::value<std::string>(), "")    //
+      ("duration", po::value<double>(), "")         //
+      ("count", po::value<int64_t>(), "")           //
+      ("warmup", po::value<double>(), "")           //
+      ("messages", po::value<std::string>(), "")    //
+      ("repeat-fraction", po::value<double>(), "")  //
+      ("stream-window", po::value<int>(), "")       //
+      ("server-pid", po::value<int>(), "")          //
+      ("seed", po::value<uint64_t>(), "")           //
+      ("verbatim", po::bool_switch(), "")           //
       ("json", po::bool_switch(), "");
 }
 
@@ -688,7 +705,8 @@ absl::Status ApplyBenchOptions(const po::variables_map& vm, BenchOptions* o) {
   }
   if (vm.count("server-pid")) {
     o->server_pid = vm["server-pid"].as<int>();
-    if (o->server_pid < 1) return absl::InvalidArgumentError("--server-pid must be > 0");
+    if (o->server_pid < 1)
+      return absl::InvalidArgumentError("--server-pid must be > 0");
   }
   if (vm.count("seed")) o->seed = vm["seed"].as<uint64_t>();
   o->verbatim = vm["verbatim"].as<bool>();
@@ -797,10 +815,9 @@ class UnaryDriver {
     message->set_id(absl::StrCat("b", ticket.index));
     message->set_text(run_.sequence->At(ticket.index));
     if (ticket.measured) run_.recorder->Sent();
-    run_.stub->async()->Analyze(&call->context, &call->request, &call->response,
-                                [this, call](grpc::Status status) {
-                                  Done(call, status);
-                                });
+    run_.stub->async()->Analyze(
+        &call->context, &call->request, &call->response,
+        [this, call](grpc::Status status) { Done(call, status); });
   }
 
   void Done(Call* call, const grpc::Status& status) {
@@ -840,8 +857,8 @@ struct StreamsDone {
   int done = 0;  // Guarded by mu.
 };
 
-class StreamCall final
-    : public grpc::ClientBidiReactor<StreamAnalyzeRequest, StreamAnalyzeResponse> {
+class StreamCall final : public grpc::ClientBidiReactor<StreamAnalyzeRequest,
+                                                        StreamAnalyzeResponse> {
  public:
   StreamCall(RunContext run, int window, StreamsDone* done)
       : run_(run), window_(window), streams_done_(done) {}
@@ -1050,7 +1067,8 @@ SendLag RunStreams(RunContext run, const BenchOptions& options,
   std::vector<std::unique_ptr<StreamCall>> calls;
   for (int i = 0; i < n; ++i) {
     calls.push_back(std::make_unique<StreamCall>(
-        run, options.rate.has_value() ? 0 : options.stream_window, &streams_done));
+        run, options.rate.has_value() ? 0 : options.stream_window,
+        &streams_done));
   }
   for (auto& call : calls) call->Start();
   SendLag lag;
@@ -1081,7 +1099,9 @@ SendLag RunStreams(RunContext run, const BenchOptions& options,
         now > *over_at + kDrainGrace + run.timeout) {
       for (auto& call : calls) call->Cancel();
       cancelled = true;
-      notes->push_back("streams cancelled: answers still missing long after sending stopped");
+      notes->push_back(
+          "streams cancelled: answers still missing long after sending "
+          "stopped");
     }
   }
   lock.unlock();
@@ -1094,9 +1114,10 @@ SendLag RunStreams(RunContext run, const BenchOptions& options,
       run.recorder->Record(measured, now, now, code);
     }
     if (!status.ok()) {
-      notes->push_back(absl::StrCat("a stream ended with ",
-                                    CodeName(static_cast<int>(status.error_code())),
-                                    ": ", status.error_message()));
+      notes->push_back(
+          absl::StrCat("a stream ended with ",
+                       CodeName(static_cast<int>(status.error_code())), ": ",
+                       status.error_message()));
     }
   }
   return lag;
@@ -1106,14 +1127,16 @@ std::string LabelOf(const BenchOptions& o) {
   std::string label =
       absl::StrCat("rpc ", o.mode == BenchMode::kUnary ? "unary" : "stream");
   if (o.rate.has_value()) {
-    absl::StrAppendFormat(&label, " open-loop %.0f msg/s (%s)", *o.rate,
-                          o.arrivals == Arrivals::kPoisson ? "poisson" : "fixed");
-    if (o.mode == BenchMode::kStream) absl::StrAppend(&label, " over ", o.concurrency, " streams");
+    absl::StrAppendFormat(
+        &label, " open-loop %.0f msg/s (%s)", *o.rate,
+        o.arrivals == Arrivals::kPoisson ? "poisson" : "fixed");
+    if (o.mode == BenchMode::kStream)
+      absl::StrAppend(&label, " over ", o.concurrency, " streams");
   } else if (o.mode == BenchMode::kUnary) {
     absl::StrAppend(&label, " closed-loop concurrency ", o.concurrency);
   } else {
-    absl::StrAppend(&label, " closed-loop ", o.concurrency, " stream(s), window ",
-                    o.stream_window);
+    absl::StrAppend(&label, " closed-loop ", o.concurrency,
+                    " stream(s), window ", o.stream_window);
   }
   if (o.count > 0) absl::StrAppend(&label, ", ", o.count, " messages");
   if (o.repeat_fraction > 0) {
@@ -1152,7 +1175,8 @@ int RunBench(const ClientOptions& client_options, const BenchOptions& options,
   BenchResult result;
   result.label = LabelOf(options);
   const absl::Time connect_start = absl::Now();
-  if (!channel->WaitForConnected(absl::ToChronoTime(connect_start + absl::Seconds(5)))) {
+  if (!channel->WaitForConnected(
+          absl::ToChronoTime(connect_start + absl::Seconds(5)))) {
     err << ErrorLine(absl::UnavailableError(absl::StrCat(
                "cannot connect to ", client_options.target, " within 5 s")))
         << '\n';
@@ -1162,7 +1186,8 @@ int RunBench(const ClientOptions& client_options, const BenchOptions& options,
   {
     // The first request, before any other traffic on this connection.
     grpc::ClientContext context;
-    context.set_deadline(absl::ToChronoTime(absl::Now() + client_options.timeout));
+    context.set_deadline(
+        absl::ToChronoTime(absl::Now() + client_options.timeout));
     AnalyzeRequest request;
     request.mutable_message()->set_id("first");
     request.mutable_message()->set_text(sequence.At(0));
@@ -1178,7 +1203,8 @@ int RunBench(const ClientOptions& client_options, const BenchOptions& options,
 
   BenchPlan plan(options.warmup, options.duration, options.count);
   BenchRecorder recorder;
-  RunContext run{stub.get(), &sequence, &plan, &recorder, client_options.timeout};
+  RunContext run{stub.get(), &sequence, &plan, &recorder,
+                 client_options.timeout};
   CpuMeter meter(options.server_pid);
   // The meter starts when the warm-up ends, on a thread of its own since
   // the drivers below block until the run is over.
@@ -1205,15 +1231,19 @@ int RunBench(const ClientOptions& client_options, const BenchOptions& options,
   result.from_intended = options.rate.has_value();
   FillCpu(meter, &result);
   if (options.server_pid > 0 && !result.server_cpu_us_per_message.has_value()) {
-    result.notes.push_back(absl::StrCat("cannot read /proc/", options.server_pid, "/stat"));
+    result.notes.push_back(
+        absl::StrCat("cannot read /proc/", options.server_pid, "/stat"));
   }
-  if (const std::string note = lag.Note(); !note.empty()) result.notes.push_back(note);
-  out << (options.json ? FormatBenchJson(result) + "\n" : FormatBenchTable(result));
+  if (const std::string note = lag.Note(); !note.empty())
+    result.notes.push_back(note);
+  out << (options.json ? FormatBenchJson(result) + "\n"
+                       : FormatBenchTable(result));
   out.flush();
   int64_t errors = 0;
   for (const auto& [code, n] : result.errors) errors += n;
-  return (errors == 0 && result.unanswered == 0 && result.sent > 0) ? kExitOk
-                                                                     : kExitFailure;
+  return (errors == 0 && result.unanswered == 0 && result.sent > 0)
+             ? kExitOk
+             : kExitFailure;
 }
 
 }  // namespace lantern::client

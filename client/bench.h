@@ -179,16 +179,16 @@ struct BenchResult {
   int64_t ok = 0;
   std::map<std::string, int64_t> errors;  // code name -> count
   int64_t unanswered = 0;
-  double window_s = 0;        // warm-up end to last measured answer
-  double throughput = 0;      // ok answers per second
+  double window_s = 0;    // warm-up end to last measured answer
+  double throughput = 0;  // ok answers per second
   std::optional<double> target_rate;
-  double achieved_rate = 0;   // measured sends per second
+  double achieved_rate = 0;    // measured sends per second
   bool from_intended = false;  // latency from the intended send time
   LatencySummary latency;
   std::optional<int64_t> first_us;    // first request after connecting
   std::optional<int64_t> connect_us;  // channel connect before it
-  double cpu_us_per_message = 0;  // this process, per measured message
-  double cpu_cores = 0;           // this process, CPU seconds per second
+  double cpu_us_per_message = 0;      // this process, per measured message
+  double cpu_cores = 0;               // this process, CPU seconds per second
   std::optional<double> server_cpu_us_per_message;
   std::optional<double> server_cpu_cores;
   // CPU seconds per second taken by everything else on the machine.

@@ -1,7 +1,8 @@
 // Micro-benchmarks (Google Benchmark) of the per-message steps around the
 // models: validation, normalisation, tokenization, one forward pass per
 // model, length bucket and batch size (1 and the engine's default maximum),
-// scoring, and the proto/JSON conversions of the serving path. The model directory is the default one, or
+// scoring, and the proto/JSON conversions of the serving path. The model
+// directory is the default one, or
 // --model_dir=DIR (taken out of argv before Google Benchmark's own flags).
 //
 // Every benchmark but Forward processes one message per iteration, so the
@@ -35,7 +36,8 @@ namespace {
 // Inputs written for these benchmarks.
 const char kShort[] = "gg that was close";
 const char kMedium[] =
-    "honestly the best part of the trip was the little bakery next to the hotel";
+    "honestly the best part of the trip was the little bakery next to the "
+    "hotel";
 const char kEmoji[] =
     "lets gooo 🎉🎉 we won!! 💀😂 see you all tmrw 🙌 ｆｕｌｌ ｗｉｄｔｈ ﬁne";
 
@@ -52,7 +54,7 @@ std::string LongText() {
 // Everything the benchmarks share, loaded once.
 struct Fixture {
   core::ModelDirectory directory;
-  std::vector<std::unique_ptr<core::Tokenizer>> tokenizers;  // per model
+  std::vector<std::unique_ptr<core::Tokenizer>> tokenizers;   // per model
   std::vector<std::unique_ptr<core::ModelBackend>> backends;  // per model
   std::unique_ptr<core::Ensemble> ensemble;
   std::unique_ptr<core::CueMatcher> cues;
@@ -66,7 +68,8 @@ void BM_NormalizeText(benchmark::State& state, std::string text) {
     absl::StatusOr<std::string> n = core::NormalizeText(text);
     benchmark::DoNotOptimize(n);
   }
-  state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(text.size()));
+  state.SetBytesProcessed(state.iterations() *
+                          static_cast<int64_t>(text.size()));
 }
 
 void BM_ValidateMessage(benchmark::State& state, std::string text) {
@@ -95,17 +98,20 @@ void BM_Encode(benchmark::State& state, size_t model, std::string text) {
 
 // One forward pass over `batch` rows padded to `length`; the "rows" counter
 // lets the report divide by the batch size.
-void BM_Forward(benchmark::State& state, size_t model, int64_t length, int batch) {
+void BM_Forward(benchmark::State& state, size_t model, int64_t length,
+                int batch) {
   const core::LoadedModelSpec& spec = fixture->directory.models[model];
   const int64_t pad = spec.spec.tokenizer().pad_id();
   // Half-full rows, as messages padded up to their bucket are.
   const std::vector<std::vector<int64_t>> rows(
       static_cast<size_t>(batch),
-      std::vector<int64_t>(static_cast<size_t>(std::max<int64_t>(1, length / 2)), pad + 7));
+      std::vector<int64_t>(
+          static_cast<size_t>(std::max<int64_t>(1, length / 2)), pad + 7));
   core::ModelBackend& backend = *fixture->backends[model];
   for (int i = 0; i < 3; ++i) (void)backend.Forward(rows, length, pad);
   for (auto _ : state) {
-    absl::StatusOr<std::vector<std::vector<float>>> logits = backend.Forward(rows, length, pad);
+    absl::StatusOr<std::vector<std::vector<float>>> logits =
+        backend.Forward(rows, length, pad);
     benchmark::DoNotOptimize(logits);
   }
   state.counters["rows"] = batch;
@@ -115,7 +121,8 @@ std::vector<core::Signal> ExampleSignals() {
   std::vector<core::Signal> signals;
   for (const core::LoadedModelSpec& spec : fixture->directory.models) {
     std::vector<float> logits(static_cast<size_t>(spec.spec.labels_size()));
-    for (size_t i = 0; i < logits.size(); ++i) logits[i] = 0.3f * static_cast<float>(i) - 0.5f;
+    for (size_t i = 0; i < logits.size(); ++i)
+      logits[i] = 0.3f * static_cast<float>(i) - 0.5f;
     signals.push_back(core::MakeSignal(spec.spec, logits).value());
   }
   return signals;
@@ -123,7 +130,8 @@ std::vector<core::Signal> ExampleSignals() {
 
 void BM_MakeSignal(benchmark::State& state) {
   const core::LoadedModelSpec& spec = fixture->directory.models[0];
-  std::vector<float> logits(static_cast<size_t>(spec.spec.labels_size()), 0.25f);
+  std::vector<float> logits(static_cast<size_t>(spec.spec.labels_size()),
+                            0.25f);
   logits[0] = 1.5f;
   for (auto _ : state) {
     absl::StatusOr<core::Signal> signal = core::MakeSignal(spec.spec, logits);
@@ -134,7 +142,8 @@ void BM_MakeSignal(benchmark::State& state) {
 void BM_EnsembleCombine(benchmark::State& state) {
   const std::vector<core::Signal> signals = ExampleSignals();
   for (auto _ : state) {
-    absl::StatusOr<core::Verdict> verdict = fixture->ensemble->Combine(signals, {});
+    absl::StatusOr<core::Verdict> verdict =
+        fixture->ensemble->Combine(signals, {});
     benchmark::DoNotOptimize(verdict);
   }
 }
@@ -187,7 +196,8 @@ void BM_AnalysisToJson(benchmark::State& state) {
 int Setup(const std::string& model_dir) {
   static Fixture f;
   fixture = &f;
-  absl::StatusOr<core::ModelDirectory> directory = core::LoadModelDirectory(model_dir);
+  absl::StatusOr<core::ModelDirectory> directory =
+      core::LoadModelDirectory(model_dir);
   if (!directory.ok()) {
     std::cerr << "micro_bench: " << directory.status() << "\n";
     return 1;
@@ -197,7 +207,8 @@ int Setup(const std::string& model_dir) {
   std::vector<config::v1::ModelSpec> specs;
   for (const core::LoadedModelSpec& spec : f.directory.models) {
     specs.push_back(spec.spec);
-    auto tokenizer = core::LoadTokenizer(spec.spec.tokenizer(), spec.tokenizer_path);
+    auto tokenizer =
+        core::LoadTokenizer(spec.spec.tokenizer(), spec.tokenizer_path);
     auto backend = core::LoadTorchScriptBackend(spec.model_path);
     if (!tokenizer.ok() || !backend.ok()) {
       std::cerr << "micro_bench: cannot load " << spec.spec.name() << "\n";
@@ -215,28 +226,36 @@ int Setup(const std::string& model_dir) {
   if (!f.directory.ensemble.cues().empty()) {
     auto cues = core::CueMatcher::Load(
         absl::StrCat(model_dir, "/", f.directory.ensemble.cues()));
-    if (cues.ok()) f.cues = std::make_unique<core::CueMatcher>(*std::move(cues));
+    if (cues.ok())
+      f.cues = std::make_unique<core::CueMatcher>(*std::move(cues));
   }
   return 0;
 }
 
 void Register() {
   const std::vector<std::pair<std::string, std::string>> texts = {
-      {"short", kShort}, {"medium", kMedium}, {"emoji", kEmoji}, {"long2k", fixture->long_text}};
+      {"short", kShort},
+      {"medium", kMedium},
+      {"emoji", kEmoji},
+      {"long2k", fixture->long_text}};
   for (const auto& [name, text] : texts) {
-    benchmark::RegisterBenchmark(("NormalizeText/" + name).c_str(), BM_NormalizeText, text);
+    benchmark::RegisterBenchmark(("NormalizeText/" + name).c_str(),
+                                 BM_NormalizeText, text);
   }
   for (const auto& [name, text] : texts) {
-    benchmark::RegisterBenchmark(("ValidateMessage/" + name).c_str(), BM_ValidateMessage,
-                                 text);
+    benchmark::RegisterBenchmark(("ValidateMessage/" + name).c_str(),
+                                 BM_ValidateMessage, text);
   }
   // One Encode per distinct tokenizer type/file is enough; list each model's.
   for (size_t m = 0; m < fixture->directory.models.size(); ++m) {
     const core::LoadedModelSpec& spec = fixture->directory.models[m];
-    if (m > 0 && spec.tokenizer_path == fixture->directory.models[0].tokenizer_path) continue;
+    if (m > 0 &&
+        spec.tokenizer_path == fixture->directory.models[0].tokenizer_path)
+      continue;
     for (const auto& [name, text] : texts) {
       benchmark::RegisterBenchmark(
-          absl::StrCat("Encode/", spec.spec.tokenizer().type(), "/", name).c_str(),
+          absl::StrCat("Encode/", spec.spec.tokenizer().type(), "/", name)
+              .c_str(),
           BM_Encode, m, text);
     }
   }
@@ -245,7 +264,9 @@ void Register() {
     for (int batch : {1, core::BatchOptions().max_batch}) {
       for (int64_t length : core::LengthBuckets(spec.spec.max_tokens())) {
         benchmark::RegisterBenchmark(
-            absl::StrCat("Forward/", spec.spec.name(), "/len", length, "/batch", batch).c_str(),
+            absl::StrCat("Forward/", spec.spec.name(), "/len", length, "/batch",
+                         batch)
+                .c_str(),
             BM_Forward, m, length, batch);
       }
     }
@@ -254,7 +275,8 @@ void Register() {
   benchmark::RegisterBenchmark("EnsembleCombine", BM_EnsembleCombine);
   if (fixture->cues != nullptr) {
     for (const auto& [name, text] : texts) {
-      benchmark::RegisterBenchmark(("CueMatch/" + name).c_str(), BM_CueMatch, text);
+      benchmark::RegisterBenchmark(("CueMatch/" + name).c_str(), BM_CueMatch,
+                                   text);
     }
   }
   benchmark::RegisterBenchmark("ServerProtoPath", BM_ServerProtoPath);

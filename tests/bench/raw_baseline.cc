@@ -84,24 +84,24 @@ struct RawOptions {
 
 absl::StatusOr<RawOptions> Parse(int argc, char** argv) {
   po::options_description desc;
-  desc.add_options()                                   //
-      ("help,h", "")                                   //
-      ("driver", po::value<std::string>(), "")         //
-      ("model-dir", po::value<std::string>(), "")      //
-      ("threads", po::value<int>(), "")                //
-      ("torch-threads", po::value<int>(), "")          //
-      ("max-batch", po::value<int>(), "")              //
-      ("batch-delay-us", po::value<int64_t>(), "")     //
-      ("concurrency", po::value<int>(), "")            //
-      ("rate", po::value<double>(), "")                //
-      ("arrivals", po::value<std::string>(), "")       //
-      ("duration", po::value<double>(), "")            //
-      ("warmup", po::value<double>(), "")              //
-      ("count", po::value<int64_t>(), "")              //
-      ("messages", po::value<std::string>(), "")       //
-      ("repeat-fraction", po::value<double>(), "")     //
-      ("seed", po::value<uint64_t>(), "")              //
-      ("verbatim", po::bool_switch(), "")              //
+  desc.add_options()                                //
+      ("help,h", "")                                //
+      ("driver", po::value<std::string>(), "")      //
+      ("model-dir", po::value<std::string>(), "")   //
+      ("threads", po::value<int>(), "")             //
+      ("torch-threads", po::value<int>(), "")       //
+      ("max-batch", po::value<int>(), "")           //
+      ("batch-delay-us", po::value<int64_t>(), "")  //
+      ("concurrency", po::value<int>(), "")         //
+      ("rate", po::value<double>(), "")             //
+      ("arrivals", po::value<std::string>(), "")    //
+      ("duration", po::value<double>(), "")         //
+      ("warmup", po::value<double>(), "")           //
+      ("count", po::value<int64_t>(), "")           //
+      ("messages", po::value<std::string>(), "")    //
+      ("repeat-fraction", po::value<double>(), "")  //
+      ("seed", po::value<uint64_t>(), "")           //
+      ("verbatim", po::bool_switch(), "")           //
       ("json", po::bool_switch(), "");
   po::variables_map vm;
   try {
@@ -114,10 +114,12 @@ absl::StatusOr<RawOptions> Parse(int argc, char** argv) {
   if (vm.count("help") || !vm.count("model-dir")) {
     return absl::InvalidArgumentError(
         "usage: raw_baseline --model-dir DIR [--driver engine|direct] "
-        "[--threads N] [--torch-threads N] [--max-batch N] [--batch-delay-us N] "
+        "[--threads N] [--torch-threads N] [--max-batch N] [--batch-delay-us "
+        "N] "
         "[--concurrency N | --rate R "
         "[--arrivals poisson|fixed]] [--duration S | --count N] [--warmup S] "
-        "[--messages FILE] [--repeat-fraction F] [--verbatim] [--seed N] [--json]");
+        "[--messages FILE] [--repeat-fraction F] [--verbatim] [--seed N] "
+        "[--json]");
   }
   o.model_dir = vm["model-dir"].as<std::string>();
   if (vm.count("driver")) o.driver = vm["driver"].as<std::string>();
@@ -125,14 +127,17 @@ absl::StatusOr<RawOptions> Parse(int argc, char** argv) {
     return absl::InvalidArgumentError("--driver must be engine or direct");
   }
   if (vm.count("threads")) o.threads = vm["threads"].as<int>();
-  if (vm.count("torch-threads")) o.torch_threads = vm["torch-threads"].as<int>();
+  if (vm.count("torch-threads"))
+    o.torch_threads = vm["torch-threads"].as<int>();
   if (vm.count("concurrency")) o.concurrency = vm["concurrency"].as<int>();
   if (vm.count("max-batch")) o.max_batch = vm["max-batch"].as<int>();
   if (vm.count("batch-delay-us")) {
     o.batch_delay = absl::Microseconds(vm["batch-delay-us"].as<int64_t>());
   }
-  if (o.threads < 1 || o.torch_threads < 1 || o.concurrency < 1 || o.max_batch < 1) {
-    return absl::InvalidArgumentError("thread counts and concurrency must be >= 1");
+  if (o.threads < 1 || o.torch_threads < 1 || o.concurrency < 1 ||
+      o.max_batch < 1) {
+    return absl::InvalidArgumentError(
+        "thread counts and concurrency must be >= 1");
   }
   if (vm.count("rate")) {
     o.rate = vm["rate"].as<double>();
@@ -146,13 +151,16 @@ absl::StatusOr<RawOptions> Parse(int argc, char** argv) {
     if (a != "poisson" && a != "fixed") {
       return absl::InvalidArgumentError("--arrivals must be poisson or fixed");
     }
-    o.arrivals = a == "fixed" ? client::Arrivals::kFixed : client::Arrivals::kPoisson;
+    o.arrivals =
+        a == "fixed" ? client::Arrivals::kFixed : client::Arrivals::kPoisson;
   }
-  if (vm.count("duration")) o.duration = absl::Seconds(vm["duration"].as<double>());
+  if (vm.count("duration"))
+    o.duration = absl::Seconds(vm["duration"].as<double>());
   if (vm.count("warmup")) o.warmup = absl::Seconds(vm["warmup"].as<double>());
   if (vm.count("count")) o.count = vm["count"].as<int64_t>();
   if (vm.count("messages")) o.messages_file = vm["messages"].as<std::string>();
-  if (vm.count("repeat-fraction")) o.repeat_fraction = vm["repeat-fraction"].as<double>();
+  if (vm.count("repeat-fraction"))
+    o.repeat_fraction = vm["repeat-fraction"].as<double>();
   if (vm.count("seed")) o.seed = vm["seed"].as<uint64_t>();
   o.verbatim = vm["verbatim"].as<bool>();
   o.json = vm["json"].as<bool>();
@@ -177,7 +185,8 @@ class MeterAtWarmEnd {
 // ---------------------------------------------------------------------------
 // The engine driver.
 
-core::AnalysisRequest MakeRequest(const BenchSequence& sequence, int64_t index) {
+core::AnalysisRequest MakeRequest(const BenchSequence& sequence,
+                                  int64_t index) {
   core::AnalysisRequest request;
   request.message.id = absl::StrCat("r", index);
   request.message.text = sequence.At(index);
@@ -188,24 +197,27 @@ core::AnalysisRequest MakeRequest(const BenchSequence& sequence, int64_t index) 
 int SubmitAndWait(core::Engine& engine, core::AnalysisRequest request) {
   absl::Notification done;
   int code = 0;
-  const absl::Status submitted = engine.Submit(
-      std::move(request), [&done, &code](absl::StatusOr<core::Analysis> result) {
-        code = static_cast<int>(result.status().code());
-        done.Notify();
-      });
+  const absl::Status submitted =
+      engine.Submit(std::move(request),
+                    [&done, &code](absl::StatusOr<core::Analysis> result) {
+                      code = static_cast<int>(result.status().code());
+                      done.Notify();
+                    });
   if (!submitted.ok()) return static_cast<int>(submitted.code());
   done.WaitForNotification();
   return code;
 }
 
-int RunEngine(const RawOptions& o, const BenchSequence& sequence, BenchResult* result) {
+int RunEngine(const RawOptions& o, const BenchSequence& sequence,
+              BenchResult* result) {
   core::EngineOptions options;
   options.model_dir = o.model_dir;
   options.worker_threads = o.threads;
   options.torch_threads = o.torch_threads;
   options.batching.max_batch = o.max_batch;
   options.batching.max_delay = o.batch_delay;
-  absl::StatusOr<std::unique_ptr<core::Engine>> engine = core::Engine::Create(options);
+  absl::StatusOr<std::unique_ptr<core::Engine>> engine =
+      core::Engine::Create(options);
   if (!engine.ok()) {
     std::cerr << "raw_baseline: " << engine.status() << "\n";
     return 1;
@@ -215,15 +227,16 @@ int RunEngine(const RawOptions& o, const BenchSequence& sequence, BenchResult* r
     std::cerr << "raw_baseline: " << s << "\n";
     return 1;
   }
-  result->notes.push_back(absl::StrCat(
-      "engine loaded and warmed in ",
-      absl::ToInt64Milliseconds(absl::Now() - load_start), " ms"));
+  result->notes.push_back(
+      absl::StrCat("engine loaded and warmed in ",
+                   absl::ToInt64Milliseconds(absl::Now() - load_start), " ms"));
   {
     const absl::Time start = absl::Now();
     const int code = SubmitAndWait(**engine, MakeRequest(sequence, 0));
     result->first_us = absl::ToInt64Microseconds(absl::Now() - start);
     if (code != 0) {
-      std::cerr << "raw_baseline: first request failed with code " << code << "\n";
+      std::cerr << "raw_baseline: first request failed with code " << code
+                << "\n";
       return 1;
     }
   }
@@ -242,7 +255,8 @@ int RunEngine(const RawOptions& o, const BenchSequence& sequence, BenchResult* r
             const absl::Time start = absl::Now();
             if (!plan.Claim(start, &ticket)) return;
             if (ticket.measured) recorder.Sent();
-            const int code = SubmitAndWait(**engine, MakeRequest(sequence, ticket.index));
+            const int code =
+                SubmitAndWait(**engine, MakeRequest(sequence, ticket.index));
             recorder.Record(ticket.measured, start, absl::Now(), code);
           }
         });
@@ -283,7 +297,8 @@ int RunEngine(const RawOptions& o, const BenchSequence& sequence, BenchResult* r
         }
         next += o.arrivals == client::Arrivals::kFixed
                     ? absl::Seconds(mean_s)
-                    : absl::Seconds(std::exponential_distribution<double>(*o.rate)(rng));
+                    : absl::Seconds(
+                          std::exponential_distribution<double>(*o.rate)(rng));
       }
       std::unique_lock<std::mutex> lock(mu);
       cv.wait(lock, [&] { return outstanding == 0; });
@@ -332,7 +347,8 @@ void ModelInput(const DirectModel& model, const std::vector<int64_t>& tokens,
                        (tok.eos_id() >= 0 ? 1 : 0);
   const size_t keep =
       std::min(tokens.size(), static_cast<size_t>(std::max<int64_t>(room, 0)));
-  ids->insert(ids->end(), tokens.begin(), tokens.begin() + static_cast<long>(keep));
+  ids->insert(ids->end(), tokens.begin(),
+              tokens.begin() + static_cast<long>(keep));
   if (tok.eos_id() >= 0) ids->push_back(tok.eos_id());
   *length = *std::lower_bound(model.buckets.begin(), model.buckets.end(),
                               static_cast<int64_t>(ids->size()));
@@ -354,7 +370,8 @@ int RunDirect(const std::vector<DirectModel>& models,
     std::vector<std::vector<int64_t>>& encoded = tokens[model.tokenizer];
     if (encoded.empty()) {
       for (const std::string& text : texts) {
-        absl::StatusOr<std::vector<int64_t>> ids = tokenizers[model.tokenizer]->Encode(text);
+        absl::StatusOr<std::vector<int64_t>> ids =
+            tokenizers[model.tokenizer]->Encode(text);
         if (!ids.ok()) return static_cast<int>(ids.status().code());
         encoded.push_back(*std::move(ids));
       }
@@ -366,8 +383,9 @@ int RunDirect(const std::vector<DirectModel>& models,
       ModelInput(model, encoded[i], &rows[i], &row_length);
       length = std::max(length, row_length);
     }
-    const size_t padded_rows = static_cast<size_t>(*std::lower_bound(
-        batch_buckets.begin(), batch_buckets.end(), static_cast<int>(rows.size())));
+    const size_t padded_rows = static_cast<size_t>(
+        *std::lower_bound(batch_buckets.begin(), batch_buckets.end(),
+                          static_cast<int>(rows.size())));
     while (rows.size() < padded_rows) rows.push_back(rows.front());
     const absl::Time t1 = absl::Now();
     absl::StatusOr<std::vector<std::vector<float>>> logits =
@@ -375,7 +393,8 @@ int RunDirect(const std::vector<DirectModel>& models,
     const absl::Time t2 = absl::Now();
     if (!logits.ok()) return static_cast<int>(logits.status().code());
     for (size_t i = 0; i < texts.size(); ++i) {
-      absl::StatusOr<core::Signal> signal = core::MakeSignal(model.spec.spec, (*logits)[i]);
+      absl::StatusOr<core::Signal> signal =
+          core::MakeSignal(model.spec.spec, (*logits)[i]);
       if (!signal.ok()) return static_cast<int>(signal.status().code());
     }
     const absl::Time t3 = absl::Now();
@@ -400,7 +419,8 @@ absl::StatusOr<Handles> LoadHandles(const std::vector<DirectModel>& models,
     for (int64_t length : model.buckets) {
       for (int batch : batch_buckets) {
         const std::vector<std::vector<int64_t>> rows(
-            static_cast<size_t>(batch), std::vector<int64_t>(static_cast<size_t>(length), pad + 5));
+            static_cast<size_t>(batch),
+            std::vector<int64_t>(static_cast<size_t>(length), pad + 5));
         for (int run = 0; run < 3; ++run) {
           absl::StatusOr<std::vector<std::vector<float>>> logits =
               (*backend)->Forward(rows, length, pad);
@@ -415,7 +435,8 @@ absl::StatusOr<Handles> LoadHandles(const std::vector<DirectModel>& models,
 
 int RunDirectDriver(const RawOptions& o, const BenchSequence& sequence,
                     BenchResult* result) {
-  absl::StatusOr<core::ModelDirectory> directory = core::LoadModelDirectory(o.model_dir);
+  absl::StatusOr<core::ModelDirectory> directory =
+      core::LoadModelDirectory(o.model_dir);
   if (!directory.ok()) {
     std::cerr << "raw_baseline: " << directory.status() << "\n";
     return 1;
@@ -436,7 +457,8 @@ int RunDirectDriver(const RawOptions& o, const BenchSequence& sequence,
       }
       tokenizers.push_back(*std::move(tokenizer));
       it = tokenizer_by_path
-               .emplace(spec.tokenizer_path, static_cast<int>(tokenizers.size()) - 1)
+               .emplace(spec.tokenizer_path,
+                        static_cast<int>(tokenizers.size()) - 1)
                .first;
     }
     model.tokenizer = it->second;
@@ -465,10 +487,10 @@ int RunDirectDriver(const RawOptions& o, const BenchSequence& sequence,
     }
     handles.push_back(*std::move(h));
   }
-  result->notes.push_back(absl::StrCat(
-      threads, " thread(s) running batches of ", batch,
-      ", each thread with its own handles, loaded and warmed in ",
-      absl::ToInt64Milliseconds(absl::Now() - load_start), " ms"));
+  result->notes.push_back(
+      absl::StrCat(threads, " thread(s) running batches of ", batch,
+                   ", each thread with its own handles, loaded and warmed in ",
+                   absl::ToInt64Milliseconds(absl::Now() - load_start), " ms"));
   {
     StageTimes ignored;
     const std::vector<std::string> first = {normalized(0)};
@@ -505,8 +527,9 @@ int RunDirectDriver(const RawOptions& o, const BenchSequence& sequence,
             measured = measured || k.measured;
           }
           StageTimes times;
-          const int code = RunDirect(models, tokenizers, batch_buckets,
-                                     handles[static_cast<size_t>(t)], texts, &times);
+          const int code =
+              RunDirect(models, tokenizers, batch_buckets,
+                        handles[static_cast<size_t>(t)], texts, &times);
           const absl::Time done = absl::Now();
           for (const BenchPlan::Ticket& k : tickets) {
             recorder.Record(k.measured, start, done, code);
@@ -556,16 +579,17 @@ int Main(int argc, char** argv) {
                                options->seed, options->verbatim);
   BenchResult result;
   if (options->driver == "engine") {
-    result.label = absl::StrCat("in-process engine (", options->threads, " workers) ",
-                                options->rate.has_value()
-                                    ? absl::StrFormat("open-loop %.0f msg/s", *options->rate)
-                                    : absl::StrCat("closed-loop concurrency ",
-                                                   options->concurrency));
+    result.label = absl::StrCat(
+        "in-process engine (", options->threads, " workers) ",
+        options->rate.has_value()
+            ? absl::StrFormat("open-loop %.0f msg/s", *options->rate)
+            : absl::StrCat("closed-loop concurrency ", options->concurrency));
   } else {
     result.label = absl::StrCat("direct model calls, closed-loop concurrency ",
                                 options->concurrency);
   }
-  if (options->count > 0) absl::StrAppend(&result.label, ", ", options->count, " messages");
+  if (options->count > 0)
+    absl::StrAppend(&result.label, ", ", options->count, " messages");
   result.target_rate = options->rate;
   result.from_intended = options->rate.has_value();
   const int rc = options->driver == "engine"
