@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/synchronization/notification.h"
 #include "core/logging.h"
 #include "core/status_macros.h"
 #include "core/text.h"
@@ -48,6 +49,9 @@ struct Engine::ModelEntry {
   std::vector<int64_t> buckets;
   std::atomic<uint64_t> failures{0};
   std::unique_ptr<ModelBatcher> batcher;  // Set once warm.
+  // Rows and batches the warm-up message took, left out of the counters.
+  std::atomic<uint64_t> warmup_rows{0};
+  std::atomic<uint64_t> warmup_batches{0};
 
   mutable absl::Mutex mu;
   bool loaded ABSL_GUARDED_BY(mu) = false;
@@ -60,6 +64,7 @@ struct Engine::ModelEntry {
 struct Engine::Pending {
   AnalysisRequest request;
   CacheKey key;
+  bool use_cache = true;
   absl::Time arrived;
   AnalysisCallback done;
   // One slot per model, written by that model's runner before it counts
@@ -184,7 +189,35 @@ absl::Status Engine::LoadAndWarm() {
       return status;
     }
   }
+  LANTERN_RETURN_IF_ERROR(WarmPath());
+  for (auto& entry : models_) {
+    entry->warmup_rows.store(entry->batcher->rows());
+    entry->warmup_batches.store(entry->batcher->batches());
+  }
   ready_.store(true);
+  return absl::OkStatus();
+}
+
+absl::Status Engine::WarmPath() {
+  AnalysisRequest request;
+  request.message.id = "warm-up";
+  // ASCII, so a byte is a character.
+  request.message.text = std::string(
+      kWarmupText.substr(0, static_cast<size_t>(options_.max_message_chars)));
+  absl::Notification answered;
+  absl::Status status;
+  LANTERN_RETURN_IF_ERROR(Dispatch(
+      std::move(request),
+      [&](absl::StatusOr<Analysis> analysis) {
+        status = analysis.status();
+        answered.Notify();
+      },
+      /*use_cache=*/false));
+  answered.WaitForNotification();
+  if (!status.ok()) {
+    return absl::Status(status.code(),
+                        absl::StrCat("warm-up message failed: ", status.message()));
+  }
   return absl::OkStatus();
 }
 
@@ -204,7 +237,9 @@ absl::Status Engine::LoadModel(ModelEntry& entry) {
                            tokenizers_[entry.tokenizer]->Encode(kWarmupText));
   if (sample.empty()) sample.push_back(spec.tokenizer().pad_id() + 1);
   const std::vector<int> batch_sizes = BatchBuckets(options_.batching.max_batch);
-  for (auto& handle : handles) {
+  // Every shape the batcher can run, on each handle, by the thread that will
+  // serve with it.
+  auto warmup = [&](ModelBackend& handle) -> absl::Status {
     for (int64_t length : entry.buckets) {
       std::vector<int64_t> ids(static_cast<size_t>(length));
       for (int64_t i = 0; i < length; ++i) ids[i] = sample[i % sample.size()];
@@ -212,7 +247,7 @@ absl::Status Engine::LoadModel(ModelEntry& entry) {
         const std::vector<std::vector<int64_t>> batch(static_cast<size_t>(rows), ids);
         for (int run = 0; run < options_.warmup_runs; ++run) {
           LANTERN_ASSIGN_OR_RETURN(auto logits,
-                                   handle->Forward(batch, length, spec.tokenizer().pad_id()));
+                                   handle.Forward(batch, length, spec.tokenizer().pad_id()));
           if (logits.size() != batch.size()) {
             return absl::InternalError(absl::StrCat("model '", spec.name(), "' returned ",
                                                     logits.size(), " rows for a batch of ",
@@ -222,12 +257,14 @@ absl::Status Engine::LoadModel(ModelEntry& entry) {
         }
       }
     }
-  }
-  const absl::Duration took = absl::Now() - start;
+    return absl::OkStatus();
+  };
   entry.pool_index = pool_.AddModel(spec.name(), std::move(handles));
   entry.batcher = std::make_unique<ModelBatcher>(spec.name(), &pool_, entry.pool_index,
                                                  entry.buckets, spec.tokenizer().pad_id(),
                                                  options_.batching);
+  LANTERN_RETURN_IF_ERROR(entry.batcher->Start(warmup));
+  const absl::Duration took = absl::Now() - start;
   {
     absl::MutexLock lock(&entry.mu);
     entry.warmed = true;
@@ -249,6 +286,11 @@ absl::Status Engine::Submit(AnalysisRequest request, AnalysisCallback done) {
     return absl::UnavailableError(
         "models are still loading and warming up; retry in a moment");
   }
+  return Dispatch(std::move(request), std::move(done), /*use_cache=*/true);
+}
+
+absl::Status Engine::Dispatch(AnalysisRequest request, AnalysisCallback done,
+                              bool use_cache) {
   const absl::Time arrived = absl::Now();
   LANTERN_ASSIGN_OR_RETURN(
       std::string normalized,
@@ -256,7 +298,7 @@ absl::Status Engine::Submit(AnalysisRequest request, AnalysisCallback done) {
   CacheKey key;
   if (cache_->enabled()) {
     key = MakeKey(fingerprint_, normalized);
-    if (std::shared_ptr<const Verdict> cached = cache_->Lookup(key)) {
+    if (std::shared_ptr<const Verdict> cached = use_cache ? cache_->Lookup(key) : nullptr) {
       done(Answer(request, *cached, arrived));
       return absl::OkStatus();
     }
@@ -275,6 +317,7 @@ absl::Status Engine::Submit(AnalysisRequest request, AnalysisCallback done) {
   auto pending = std::make_shared<Pending>();
   pending->request = std::move(request);
   pending->key = key;
+  pending->use_cache = use_cache;
   pending->arrived = arrived;
   pending->done = std::move(done);
   pending->results.resize(models_.size(), absl::UnknownError("not run"));
@@ -344,7 +387,7 @@ void Engine::Complete(Pending& pending) {
     return;
   }
   // A degraded verdict is not cached: it would outlive the model failure.
-  if (cache_->enabled() && !verdict->degraded) {
+  if (cache_->enabled() && pending.use_cache && !verdict->degraded) {
     cache_->Insert(pending.key, std::make_shared<const Verdict>(*verdict));
   }
   pending.done(Answer(pending.request, *std::move(verdict), pending.arrived));
@@ -378,8 +421,8 @@ EngineStats Engine::Stats() const {
     m.role = entry->spec.spec.role();
     m.handles = entry->handles;
     if (entry->batcher != nullptr) {
-      m.inferences = entry->batcher->rows();
-      m.batches = entry->batcher->batches();
+      m.inferences = entry->batcher->rows() - entry->warmup_rows.load();
+      m.batches = entry->batcher->batches() - entry->warmup_batches.load();
     }
     stats.worker_threads += entry->handles;
     m.failures = entry->failures.load();

@@ -112,8 +112,8 @@ struct ModelStats {
   absl::Duration warmup_time;
   int handles = 0;
   int handles_in_use = 0;
-  uint64_t inferences = 0;  // messages (rows) run
-  uint64_t batches = 0;     // forward passes run
+  uint64_t inferences = 0;  // messages (rows) run, warm-up left out
+  uint64_t batches = 0;     // forward passes run, warm-up left out
   uint64_t failures = 0;
   std::string error;
 };
@@ -137,8 +137,12 @@ class Engine {
   ~Engine();
 
   // Loads every model's handles and warms each with real forward passes at
-  // every sequence-length bucket it will serve. Blocking. Returns the first
-  // load/warm-up error; ready() becomes true only on success.
+  // every shape (length bucket x batch size) it will serve, on the thread
+  // that will serve with it; then sends one message through the whole path
+  // (validation, normalisation, cache key, tokenizers, batchers, ensemble,
+  // cues; nothing is cached) so the first caller pays for no lazy set-up.
+  // Blocking. Returns the first load/warm-up error; ready() becomes true
+  // only on success.
   absl::Status LoadAndWarm();
   bool ready() const { return ready_.load(); }
 
@@ -160,6 +164,12 @@ class Engine {
          Ensemble ensemble, std::optional<CueMatcher> cues);
   absl::Status LoadTokenizers();
   absl::Status LoadModel(ModelEntry& entry);
+  // Submit() after the shutdown and readiness checks; `use_cache` = false
+  // neither reads nor fills the cache (its key is still computed).
+  absl::Status Dispatch(AnalysisRequest request, AnalysisCallback done,
+                        bool use_cache);
+  // One message through Dispatch(), waiting for its answer.
+  absl::Status WarmPath();
   // Model input for `tokens`: BOS/EOS added, truncated to max_tokens.
   static std::vector<int64_t> ModelInput(const ModelEntry& entry,
                                          const std::vector<int64_t>& tokens);

@@ -23,10 +23,39 @@ ModelBatcher::ModelBatcher(std::string name, ModelPool* pool, int pool_index,
       length_buckets_(std::move(length_buckets)),
       pad_id_(pad_id),
       options_(options),
-      batch_buckets_(BatchBuckets(options.max_batch)) {
-  for (int i = 0; i < pool_->handles(pool_index_); ++i) {
-    runners_.emplace_back([this] { Run(); });
+      batch_buckets_(BatchBuckets(options.max_batch)) {}
+
+absl::Status ModelBatcher::Start(const Warmup& warmup) {
+  const int runners = pool_->handles(pool_index_);
+  {
+    absl::MutexLock lock(&mu_);
+    starting_ = runners;
   }
+  for (int i = 0; i < runners; ++i) {
+    runners_.emplace_back([this, &warmup] { WarmThenRun(warmup); });
+  }
+  absl::MutexLock lock(&mu_);
+  mu_.Await(absl::Condition(this, &ModelBatcher::AllWarmed));
+  if (!warm_status_.ok()) stopping_ = true;
+  return warm_status_;
+}
+
+bool ModelBatcher::AllWarmed() const { return warmed_ == starting_; }
+
+void ModelBatcher::WarmThenRun(const Warmup& warmup) {
+  {
+    absl::StatusOr<ModelPool::Lease> lease =
+        pool_->Acquire(pool_index_, absl::InfiniteFuture());
+    const absl::Status status = !lease.ok() ? lease.status()
+                                : warmup    ? warmup(lease->backend())
+                                            : absl::OkStatus();
+    absl::MutexLock lock(&mu_);
+    warm_status_.Update(status);
+    ++warmed_;
+    // Keep the handle until every runner holds one: each warms its own.
+    mu_.Await(absl::Condition(this, &ModelBatcher::AllWarmed));
+  }
+  Run();
 }
 
 ModelBatcher::~ModelBatcher() { Shutdown(); }

@@ -1,6 +1,10 @@
-// Feeds one model's warm handles with dynamic batches.
+// Feeds one model's handles with dynamic batches.
 //
-// Requests (token ids for one message) wait in a FIFO queue. One runner
+// Start() launches one runner thread per handle. Each runner first warms
+// up on a handle of its own (no two runners share one during warm-up), so
+// that every handle has run every shape and every serving thread has set up
+// its thread-local state (allocator arenas, torch's per-thread settings)
+// before the first real request. Requests (token ids for one message) wait in a FIFO queue. One runner
 // thread per handle takes up to `max_batch` of them at a time, waiting at
 // most `max_delay` after the oldest arrived for a batch to fill (0 = take
 // whatever is queued: batching costs no latency at low load and grows with
@@ -52,8 +56,12 @@ class ModelBatcher {
     std::function<void(absl::StatusOr<std::vector<float>>)> done;
   };
 
-  // Starts one runner per handle of `pool_index` in `pool` (both must
-  // outlive the batcher). `length_buckets` ascending, last = max length.
+  // Runs on each runner thread with that runner's handle before it serves.
+  using Warmup = std::function<absl::Status(ModelBackend&)>;
+
+  // Feeds the handles of `pool_index` in `pool` (both must outlive the
+  // batcher). `length_buckets` ascending, last = max length. No thread runs
+  // until Start().
   ModelBatcher(std::string name, ModelPool* pool, int pool_index,
                std::vector<int64_t> length_buckets, int64_t pad_id,
                BatchOptions options);
@@ -61,7 +69,13 @@ class ModelBatcher {
   ModelBatcher& operator=(const ModelBatcher&) = delete;
   ~ModelBatcher();  // Shutdown().
 
-  // Queues `request`; Unavailable (and `done` not called) after Shutdown().
+  // Starts one runner per handle and waits until each has run `warmup`
+  // (may be empty) on its own handle. Returns the first warm-up error; the
+  // runners then stop, and Enqueue() refuses work. Call once.
+  absl::Status Start(const Warmup& warmup);
+
+  // Queues `request`; Unavailable (and `done` not called) after Shutdown()
+  // or a failed Start(). Requests queued before Start() wait for it.
   absl::Status Enqueue(Request request);
 
   // Refuses new requests, runs every queued one, joins the runners.
@@ -73,6 +87,8 @@ class ModelBatcher {
   uint64_t rows() const { return rows_.load(); }
 
  private:
+  void WarmThenRun(const Warmup& warmup);
+  bool AllWarmed() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Run();
   std::vector<Request> NextBatch();
   void RunBatch(std::vector<Request> batch);
@@ -92,6 +108,9 @@ class ModelBatcher {
   };
   std::deque<Queued> queue_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  int starting_ ABSL_GUARDED_BY(mu_) = 0;  // runners Start() launched
+  int warmed_ ABSL_GUARDED_BY(mu_) = 0;    // ... and done warming up
+  absl::Status warm_status_ ABSL_GUARDED_BY(mu_);
   std::atomic<uint64_t> batches_{0};
   std::atomic<uint64_t> rows_{0};
   std::vector<std::thread> runners_;

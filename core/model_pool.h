@@ -46,7 +46,7 @@ class ModelPool {
   ModelPool& operator=(const ModelPool&) = delete;
   ~ModelPool();
 
-  // Adds a model with its (already warm) handles; returns its index, which
+  // Adds a model with its loaded handles; returns its index, which
   // counts up from 0 in the order of the calls. `handles` must not be empty.
   int AddModel(std::string name,
                std::vector<std::unique_ptr<ModelBackend>> handles);

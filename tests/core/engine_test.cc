@@ -87,14 +87,13 @@ TEST_P(EngineTest, WarmUpRunsEveryHandleAtEveryBucket) {
   auto engine = MakeWarmEngine();
   EXPECT_TRUE(engine->ready());
   // sev: one handle per worker thread; lengths 8/16/32 x batches 1/2/4/8,
-  // 3 runs each.
+  // 3 runs each; then one warm-up message through the whole path.
   EXPECT_EQ(sev_->instances.load(), GetParam());
-  EXPECT_EQ(sev_->forward_calls.load(), GetParam() * 3 * 4 * 3);
+  EXPECT_EQ(sev_->forward_calls.load(), GetParam() * 3 * 4 * 3 + 1);
   // dis: spec asks for 1 handle; max_tokens 8 gives one length bucket.
   EXPECT_EQ(dis_->instances.load(), 1);
-  EXPECT_EQ(dis_->forward_calls.load(), 4 * 3);
-  EXPECT_THAT(std::vector<int>(dis_->batch_sizes.begin(), dis_->batch_sizes.begin() + 12),
-              ElementsAre(1, 1, 1, 2, 2, 2, 4, 4, 4, 8, 8, 8));
+  EXPECT_EQ(dis_->forward_calls.load(), 4 * 3 + 1);
+  EXPECT_THAT(dis_->batch_sizes, ElementsAre(1, 1, 1, 2, 2, 2, 4, 4, 4, 8, 8, 8, 1));
   const EngineStats stats = engine->Stats();
   ASSERT_EQ(stats.models.size(), 2u);
   EXPECT_EQ(stats.models[0].name, "sev");

@@ -1,7 +1,11 @@
 #include "core/model_batcher.h"
 
+#include <atomic>
 #include <memory>
+#include <set>
+#include <thread>
 
+#include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -30,9 +34,21 @@ class ModelBatcherTest : public ::testing::Test {
     pool_.AddModel("m", std::move(handles));
   }
 
-  std::unique_ptr<ModelBatcher> Make(BatchOptions options = {}) {
-    return std::make_unique<ModelBatcher>("m", &pool_, 0, std::vector<int64_t>{8, 16}, 0,
-                                          options);
+  // A started batcher (no warm-up) for model `index` of pool_.
+  std::unique_ptr<ModelBatcher> Make(BatchOptions options = {}, int index = 0) {
+    auto batcher = std::make_unique<ModelBatcher>(
+        "m", &pool_, index, std::vector<int64_t>{8, 16}, 0, options);
+    EXPECT_TRUE(batcher->Start({}).ok());
+    return batcher;
+  }
+
+  // Adds a model with `handles` fake handles to pool_; returns its index.
+  int AddModel(int handles) {
+    std::vector<std::unique_ptr<ModelBackend>> backends;
+    for (int i = 0; i < handles; ++i) {
+      backends.push_back(std::make_unique<FakeBackend>(state_));
+    }
+    return pool_.AddModel("n", std::move(backends));
   }
 
   static ModelBatcher::Request Req(int ids, Answer* answer) {
@@ -58,6 +74,44 @@ TEST(BatchBucketsTest, PowersOfTwoUpToMax) {
   EXPECT_THAT(BatchBuckets(8), ElementsAre(1, 2, 4, 8));
   EXPECT_THAT(BatchBuckets(6), ElementsAre(1, 2, 4, 6));
   EXPECT_THAT(BatchBuckets(1), ElementsAre(1));
+}
+
+TEST_F(ModelBatcherTest, EachRunnerWarmsUpOnItsOwnHandleBeforeServing) {
+  const int model = AddModel(3);
+  ModelBatcher batcher("n", &pool_, model, {8, 16}, 0, BatchOptions{});
+  absl::Mutex mu;
+  std::set<ModelBackend*> handles;
+  std::set<std::thread::id> threads;
+  ASSERT_TRUE(batcher
+                  .Start([&](ModelBackend& handle) {
+                    absl::MutexLock lock(&mu);
+                    handles.insert(&handle);
+                    threads.insert(std::this_thread::get_id());
+                    return absl::OkStatus();
+                  })
+                  .ok());
+  EXPECT_EQ(handles.size(), 3u);
+  EXPECT_EQ(threads.size(), 3u);
+  EXPECT_EQ(threads.count(std::this_thread::get_id()), 0u);
+  Answer a;
+  ASSERT_TRUE(batcher.Enqueue(Req(1, &a)).ok());
+  a.done.WaitForNotification();
+  EXPECT_TRUE(a.logits.ok());
+}
+
+TEST_F(ModelBatcherTest, FailedWarmupIsReturnedAndWorkRefused) {
+  const int model = AddModel(2);
+  ModelBatcher batcher("n", &pool_, model, {8, 16}, 0, BatchOptions{});
+  std::atomic<int> calls{0};
+  const absl::Status started = batcher.Start([&](ModelBackend&) {
+    return calls.fetch_add(1) == 0 ? absl::InternalError("bad weights") : absl::OkStatus();
+  });
+  EXPECT_EQ(started.code(), absl::StatusCode::kInternal);
+  EXPECT_EQ(started.message(), "bad weights");
+  EXPECT_EQ(calls.load(), 2);
+  Answer a;
+  EXPECT_EQ(batcher.Enqueue(Req(1, &a)).code(), absl::StatusCode::kUnavailable);
+  EXPECT_FALSE(a.done.HasBeenNotified());
 }
 
 TEST_F(ModelBatcherTest, QueuedRequestsRunAsOnePaddedBatchWithAnswersInPlace) {
