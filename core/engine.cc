@@ -114,7 +114,7 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(EngineOptions options,
   LANTERN_ASSIGN_OR_RETURN(ModelDirectory directory,
                            LoadModelDirectory(options.model_dir));
   if (!deps.load_backend) {
-    ConfigureTorchThreads(options.torch_threads);
+    ConfigureTorch(options.torch_threads);
     deps.load_backend = LoadTorchScriptBackend;
   }
   if (!deps.load_tokenizer) deps.load_tokenizer = LoadTokenizer;
@@ -181,14 +181,19 @@ absl::Status Engine::LoadTokenizers() {
 }
 
 absl::Status Engine::LoadAndWarm() {
-  for (auto& entry : models_) {
-    const absl::Status status = LoadModel(*entry);
+  std::vector<std::pair<absl::Duration, size_t>> by_warmup_time;
+  for (size_t m = 0; m < models_.size(); ++m) {
+    ModelEntry& entry = *models_[m];
+    const absl::Status status = LoadModel(entry);
+    absl::MutexLock lock(&entry.mu);
     if (!status.ok()) {
-      absl::MutexLock lock(&entry->mu);
-      entry->error = std::string(status.message());
+      entry.error = std::string(status.message());
       return status;
     }
+    by_warmup_time.emplace_back(entry.warmup_time, m);
   }
+  std::stable_sort(by_warmup_time.begin(), by_warmup_time.end());
+  for (const auto& [took, m] : by_warmup_time) dispatch_order_.push_back(m);
   LANTERN_RETURN_IF_ERROR(WarmPath());
   for (auto& entry : models_) {
     entry->warmup_rows.store(entry->batcher->rows());
@@ -322,7 +327,7 @@ absl::Status Engine::Dispatch(AnalysisRequest request, AnalysisCallback done,
   pending->done = std::move(done);
   pending->results.resize(models_.size(), absl::UnknownError("not run"));
   pending->remaining.store(static_cast<int>(models_.size()));
-  for (size_t m = 0; m < models_.size(); ++m) {
+  for (size_t m : dispatch_order_) {
     ModelEntry& entry = *models_[m];
     ModelBatcher::Request work;
     work.ids = ModelInput(entry, tokens[static_cast<size_t>(entry.tokenizer)]);
@@ -334,6 +339,7 @@ absl::Status Engine::Dispatch(AnalysisRequest request, AnalysisCallback done,
           logits.ok() ? MakeSignal(e.spec.spec, *logits) : absl::StatusOr<Signal>(logits.status());
       if (pending->remaining.fetch_sub(1) == 1) Complete(*pending);
     };
+    if (m == dispatch_order_.back() && entry.batcher->TryRunInline(work)) continue;
     // Enqueue fails only while shutting down; that model's slot says so.
     if (absl::Status queued = entry.batcher->Enqueue(std::move(work)); !queued.ok()) {
       pending->results[m] = queued;

@@ -192,6 +192,11 @@ class Engine {
   std::vector<std::unique_ptr<Tokenizer>> tokenizers_;
   std::vector<std::unique_ptr<ModelEntry>> models_;
   ModelPool pool_;
+  // Model indices by warm-up time, slowest last. Dispatch() queues them in
+  // this order and runs the last one on the caller's thread when its
+  // batcher is idle, so the others are under way meanwhile. Written once
+  // before ready_.
+  std::vector<size_t> dispatch_order_;
   std::atomic<bool> ready_{false};
   std::atomic<bool> shutting_down_{false};
   std::atomic<int> in_flight_{0};

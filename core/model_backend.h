@@ -32,13 +32,15 @@ using BackendLoader =
         const std::string& path)>;
 
 // TorchScript loader (core/torch_backend.cc): NotFound if the file is
-// missing, InvalidArgument if torch cannot load it. Calls eval().
+// missing, InvalidArgument if torch cannot load it. Calls eval() and
+// freezes the module when it can be frozen.
 absl::StatusOr<std::unique_ptr<ModelBackend>> LoadTorchScriptBackend(
     const std::string& path);
 
-// Sets torch's intra-op thread count (and inter-op to 1) for the process.
+// Process-wide torch settings: intra-op thread count (inter-op 1) and the
+// TorchScript graph executor (the legacy one, without shape profiling).
 // Call once, before loading any model.
-void ConfigureTorchThreads(int intra_op_threads);
+void ConfigureTorch(int intra_op_threads);
 
 // Which BLAS library libtorch is using, e.g. the resolved path of
 // libblas.so.3, and whether it is the slow reference implementation.

@@ -35,7 +35,11 @@ absl::Status ModelBatcher::Start(const Warmup& warmup) {
     runners_.emplace_back([this, &warmup] { WarmThenRun(warmup); });
   }
   absl::MutexLock lock(&mu_);
-  mu_.Await(absl::Condition(this, &ModelBatcher::AllWarmed));
+  mu_.Await(absl::Condition(
+      +[](ModelBatcher* b) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+        return b->serving_ == b->starting_;
+      },
+      this));
   if (!warm_status_.ok()) stopping_ = true;
   return warm_status_;
 }
@@ -55,6 +59,10 @@ void ModelBatcher::WarmThenRun(const Warmup& warmup) {
     // Keep the handle until every runner holds one: each warms its own.
     mu_.Await(absl::Condition(this, &ModelBatcher::AllWarmed));
   }
+  {
+    absl::MutexLock lock(&mu_);
+    ++serving_;  // The handle is back in the pool.
+  }
   Run();
 }
 
@@ -67,6 +75,22 @@ absl::Status ModelBatcher::Enqueue(Request request) {
   }
   queue_.push_back({std::move(request), absl::Now()});
   return absl::OkStatus();
+}
+
+bool ModelBatcher::TryRunInline(Request& request) {
+  if (options_.max_delay > absl::ZeroDuration()) return false;
+  {
+    absl::MutexLock lock(&mu_);
+    if (stopping_ || !queue_.empty() || serving_ < starting_ || starting_ == 0) {
+      return false;
+    }
+  }
+  absl::StatusOr<ModelPool::Lease> lease = pool_->Acquire(pool_index_, absl::InfinitePast());
+  if (!lease.ok()) return false;  // Every handle is busy.
+  std::vector<Request> batch;
+  batch.push_back(std::move(request));
+  RunBatch(std::move(batch), *std::move(lease));
+  return true;
 }
 
 void ModelBatcher::Shutdown() {
@@ -87,21 +111,32 @@ size_t ModelBatcher::queue_depth() const {
 
 void ModelBatcher::Run() {
   while (true) {
-    std::vector<Request> batch = NextBatch();
-    if (batch.empty()) return;  // Stopping and drained.
-    RunBatch(std::move(batch));
+    {
+      absl::MutexLock lock(&mu_);
+      mu_.Await(absl::Condition(
+          +[](ModelBatcher* b) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+            return b->stopping_ || !b->queue_.empty();
+          },
+          this));
+      if (queue_.empty()) return;  // Stopping and drained.
+    }
+    // A handle first, then the batch: requests that arrive while every
+    // handle is busy join the batch instead of waiting behind it.
+    absl::StatusOr<ModelPool::Lease> lease =
+        pool_->Acquire(pool_index_, absl::InfiniteFuture());
+    std::vector<Request> batch = TakeBatch();
+    if (batch.empty()) continue;  // Another runner or a caller took it.
+    if (lease.ok()) {
+      RunBatch(std::move(batch), *std::move(lease));
+    } else {
+      RunBatch(std::move(batch));  // Answers with the pool's error.
+    }
   }
 }
 
-std::vector<ModelBatcher::Request> ModelBatcher::NextBatch() {
+std::vector<ModelBatcher::Request> ModelBatcher::TakeBatch() {
   absl::MutexLock lock(&mu_);
-  mu_.Await(absl::Condition(
-      +[](ModelBatcher* b) ABSL_NO_THREAD_SAFETY_ANALYSIS {
-        return b->stopping_ || !b->queue_.empty();
-      },
-      this));
-  if (queue_.empty()) return {};
-  if (options_.max_delay > absl::ZeroDuration() && !stopping_) {
+  if (options_.max_delay > absl::ZeroDuration() && !stopping_ && !queue_.empty()) {
     // Give the batch until the oldest request's delay runs out to fill up.
     mu_.AwaitWithDeadline(
         absl::Condition(
@@ -120,7 +155,8 @@ std::vector<ModelBatcher::Request> ModelBatcher::NextBatch() {
   return batch;
 }
 
-void ModelBatcher::RunBatch(std::vector<Request> batch) {
+void ModelBatcher::RunBatch(std::vector<Request> batch,
+                            std::optional<ModelPool::Lease> lease) {
   // Drop work nobody is waiting for any more.
   const absl::Time now = absl::Now();
   std::vector<Request> live;
@@ -148,9 +184,18 @@ void ModelBatcher::RunBatch(std::vector<Request> batch) {
   while (static_cast<int>(input.size()) < rows) input.push_back(live.front().ids);
 
   absl::StatusOr<std::vector<std::vector<float>>> logits;
-  {
-    absl::StatusOr<ModelPool::Lease> lease = pool_->Acquire(pool_index_, absl::InfiniteFuture());
-    logits = lease.ok() ? lease->backend().Forward(input, length, pad_id_) : lease.status();
+  if (!lease.has_value()) {
+    absl::StatusOr<ModelPool::Lease> acquired =
+        pool_->Acquire(pool_index_, absl::InfiniteFuture());
+    if (acquired.ok()) {
+      lease.emplace(*std::move(acquired));
+    } else {
+      logits = acquired.status();
+    }
+  }
+  if (lease.has_value()) {
+    logits = lease->backend().Forward(input, length, pad_id_);
+    lease.reset();  // The handle is free before the answers go out.
   }
   if (logits.ok() && logits->size() != input.size()) {
     logits = absl::InternalError(absl::StrCat("model '", name_, "' returned ", logits->size(),

@@ -1,18 +1,25 @@
 // Feeds one model's handles with dynamic batches.
 //
-// Start() launches one runner thread per handle. Each runner first warms
-// up on a handle of its own (no two runners share one during warm-up), so
-// that every handle has run every shape and every serving thread has set up
-// its thread-local state (allocator arenas, torch's per-thread settings)
-// before the first real request. Requests (token ids for one message) wait in a FIFO queue. One runner
-// thread per handle takes up to `max_batch` of them at a time, waiting at
-// most `max_delay` after the oldest arrived for a batch to fill (0 = take
-// whatever is queued: batching costs no latency at low load and grows with
-// load). A batch is padded to the smallest length bucket that fits its
-// longest row and to a power-of-two number of rows (by repeating its first
-// row), so every shape it runs was seen at warm-up. Requests whose deadline
-// has passed, or whose call was cancelled, are dropped before the batch
-// runs, never computed.
+// Start() launches one runner thread per handle. Each runner first warms up
+// on a handle of its own (no two runners share one during warm-up), so that
+// every handle has run every shape and every serving thread has set up its
+// thread-local state (allocator arenas, torch's per-thread settings) before
+// the first real request.
+//
+// Requests (token ids for one message) wait in a FIFO queue. A runner that
+// sees work first leases a free handle, then takes up to `max_batch`
+// requests, waiting at most `max_delay` after the oldest arrived for the
+// batch to fill (0 = take whatever is queued: batching costs no latency at
+// low load and grows with load). Requests that arrive while every handle is
+// busy therefore join the next batch. When nothing is queued and a handle is
+// free, a caller may run its request itself (TryRunInline), saving the
+// hand-off to a runner thread.
+//
+// A batch is padded to the smallest length bucket that fits its longest row
+// and to a power-of-two number of rows (by repeating its first row), so
+// every shape it runs was seen at warm-up. Requests whose deadline has
+// passed, or whose call was cancelled, are dropped before the batch runs,
+// never computed.
 //
 // Thread-safe.
 #ifndef LANTERN_CORE_MODEL_BATCHER_H_
@@ -22,6 +29,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -78,6 +86,12 @@ class ModelBatcher {
   // or a failed Start(). Requests queued before Start() wait for it.
   absl::Status Enqueue(Request request);
 
+  // Runs `request` at once on the calling thread, as a batch of one, when
+  // the model is idle: no delay configured, nothing queued and a handle
+  // free. Then `done` has been called before it returns true. Otherwise
+  // returns false without touching `request` (Enqueue() it instead).
+  bool TryRunInline(Request& request);
+
   // Refuses new requests, runs every queued one, joins the runners.
   // Idempotent; call from one thread.
   void Shutdown();
@@ -90,8 +104,12 @@ class ModelBatcher {
   void WarmThenRun(const Warmup& warmup);
   bool AllWarmed() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Run();
-  std::vector<Request> NextBatch();
-  void RunBatch(std::vector<Request> batch);
+  // Up to max_batch queued requests, after waiting up to max_delay for
+  // them; empty when the queue is.
+  std::vector<Request> TakeBatch();
+  // Runs `batch` on `lease`'s handle, or on one it waits for when empty.
+  void RunBatch(std::vector<Request> batch,
+                std::optional<ModelPool::Lease> lease = std::nullopt);
 
   const std::string name_;
   ModelPool* const pool_;
@@ -109,7 +127,8 @@ class ModelBatcher {
   std::deque<Queued> queue_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   int starting_ ABSL_GUARDED_BY(mu_) = 0;  // runners Start() launched
-  int warmed_ ABSL_GUARDED_BY(mu_) = 0;    // ... and done warming up
+  int warmed_ ABSL_GUARDED_BY(mu_) = 0;    // ... done warming up
+  int serving_ ABSL_GUARDED_BY(mu_) = 0;   // ... and their handle released
   absl::Status warm_status_ ABSL_GUARDED_BY(mu_);
   std::atomic<uint64_t> batches_{0};
   std::atomic<uint64_t> rows_{0};

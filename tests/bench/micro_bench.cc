@@ -203,7 +203,7 @@ int Setup(const std::string& model_dir) {
     return 1;
   }
   f.directory = *std::move(directory);
-  core::ConfigureTorchThreads(1);
+  core::ConfigureTorch(1);
   std::vector<config::v1::ModelSpec> specs;
   for (const core::LoadedModelSpec& spec : f.directory.models) {
     specs.push_back(spec.spec);

@@ -441,7 +441,7 @@ int RunDirectDriver(const RawOptions& o, const BenchSequence& sequence,
     std::cerr << "raw_baseline: " << directory.status() << "\n";
     return 1;
   }
-  core::ConfigureTorchThreads(o.torch_threads);
+  core::ConfigureTorch(o.torch_threads);
   std::vector<DirectModel> models;
   std::vector<std::unique_ptr<core::Tokenizer>> tokenizers;
   std::map<std::string, int> tokenizer_by_path;

@@ -61,11 +61,6 @@ class ModelBatcherTest : public ::testing::Test {
     return r;
   }
 
-  // Waits until the runner has taken what was queued.
-  static void WaitForEmptyQueue(const ModelBatcher& b) {
-    while (b.queue_depth() > 0) absl::SleepFor(absl::Milliseconds(1));
-  }
-
   std::shared_ptr<FakeModelState> state_;
   ModelPool pool_;
 };
@@ -114,27 +109,72 @@ TEST_F(ModelBatcherTest, FailedWarmupIsReturnedAndWorkRefused) {
   EXPECT_FALSE(a.done.HasBeenNotified());
 }
 
+TEST_F(ModelBatcherTest, IdleModelRunsInlineOnTheCallersThread) {
+  auto batcher = Make();
+  Answer a;
+  std::thread::id answered_on;
+  ModelBatcher::Request request = Req(3, &a);
+  request.done = [&](absl::StatusOr<std::vector<float>> logits) {
+    answered_on = std::this_thread::get_id();
+    a.logits = std::move(logits);
+    a.done.Notify();
+  };
+  ASSERT_TRUE(batcher->TryRunInline(request));
+  ASSERT_TRUE(a.done.HasBeenNotified());
+  EXPECT_EQ(answered_on, std::this_thread::get_id());
+  EXPECT_FLOAT_EQ(a.logits->at(0), 3.0f);
+  EXPECT_THAT(state_->batch_sizes, ElementsAre(1));
+  EXPECT_EQ(batcher->rows(), 1u);
+}
+
+TEST_F(ModelBatcherTest, BusyOrDelayedModelDoesNotRunInline) {
+  {
+    auto batcher = Make();
+    auto held = std::make_unique<ModelPool::Lease>(*pool_.Acquire(0, absl::InfiniteFuture()));
+    Answer a;
+    ModelBatcher::Request request = Req(1, &a);
+    EXPECT_FALSE(batcher->TryRunInline(request));
+    ASSERT_TRUE(request.done);  // Untouched: the caller queues it instead.
+    ASSERT_TRUE(batcher->Enqueue(std::move(request)).ok());
+    held.reset();
+    a.done.WaitForNotification();
+    EXPECT_TRUE(a.logits.ok());
+  }
+  BatchOptions delayed;
+  delayed.max_delay = absl::Microseconds(100);
+  auto batcher = Make(delayed);
+  Answer b;
+  ModelBatcher::Request request = Req(1, &b);
+  EXPECT_FALSE(batcher->TryRunInline(request));
+  EXPECT_FALSE(b.done.HasBeenNotified());
+}
+
 TEST_F(ModelBatcherTest, QueuedRequestsRunAsOnePaddedBatchWithAnswersInPlace) {
   auto batcher = Make();
   Answer a, b, c, d;
-  std::unique_ptr<ModelPool::Lease> held =
-      std::make_unique<ModelPool::Lease>(*pool_.Acquire(0, absl::InfiniteFuture()));
+  // The only handle is busy: the runner waits for it before taking a batch,
+  // so everything queued meanwhile runs together.
+  auto held = std::make_unique<ModelPool::Lease>(*pool_.Acquire(0, absl::InfiniteFuture()));
   ASSERT_TRUE(batcher->Enqueue(Req(1, &a)).ok());
-  WaitForEmptyQueue(*batcher);  // The runner holds [a] and waits for the handle.
   ASSERT_TRUE(batcher->Enqueue(Req(2, &b)).ok());
-  ASSERT_TRUE(batcher->Enqueue(Req(3, &c)).ok());
-  ASSERT_TRUE(batcher->Enqueue(Req(12, &d)).ok());
+  ASSERT_TRUE(batcher->Enqueue(Req(12, &c)).ok());
+  EXPECT_EQ(batcher->queue_depth(), 3u);
   held.reset();
-  for (Answer* x : {&a, &b, &c, &d}) x->done.WaitForNotification();
-  // [a] alone, then [b, c, d] padded to 4 rows at the 16 bucket.
-  EXPECT_THAT(state_->batch_sizes, ElementsAre(1, 4));
-  EXPECT_THAT(state_->lengths, ElementsAre(8, 16));
+  for (Answer* x : {&a, &b, &c}) x->done.WaitForNotification();
+  // [a, b, c] padded to 4 rows at the 16 bucket.
+  EXPECT_THAT(state_->batch_sizes, ElementsAre(4));
+  EXPECT_THAT(state_->lengths, ElementsAre(16));
   EXPECT_FLOAT_EQ(a.logits->at(0), 1.0f);
   EXPECT_FLOAT_EQ(b.logits->at(0), 2.0f);
-  EXPECT_FLOAT_EQ(c.logits->at(0), 3.0f);
-  EXPECT_FLOAT_EQ(d.logits->at(0), 12.0f);
-  EXPECT_EQ(batcher->batches(), 2u);
-  EXPECT_EQ(batcher->rows(), 4u);
+  EXPECT_FLOAT_EQ(c.logits->at(0), 12.0f);
+  EXPECT_EQ(batcher->batches(), 1u);
+  EXPECT_EQ(batcher->rows(), 3u);
+  // Alone, a short request runs unpadded at the 8 bucket.
+  ASSERT_TRUE(batcher->Enqueue(Req(3, &d)).ok());
+  d.done.WaitForNotification();
+  EXPECT_THAT(state_->batch_sizes, ElementsAre(4, 1));
+  EXPECT_THAT(state_->lengths, ElementsAre(16, 8));
+  EXPECT_FLOAT_EQ(d.logits->at(0), 3.0f);
 }
 
 TEST_F(ModelBatcherTest, DelayWaitsForTheBatchToFill) {
@@ -155,7 +195,6 @@ TEST_F(ModelBatcherTest, ExpiredAndCancelledRequestsAreDroppedNotRun) {
   Answer a, late, cancelled;
   auto held = std::make_unique<ModelPool::Lease>(*pool_.Acquire(0, absl::InfiniteFuture()));
   ASSERT_TRUE(batcher->Enqueue(Req(1, &a)).ok());
-  WaitForEmptyQueue(*batcher);
   ModelBatcher::Request expired = Req(1, &late);
   expired.deadline = absl::Now() - absl::Seconds(1);
   ASSERT_TRUE(batcher->Enqueue(std::move(expired)).ok());
