@@ -28,6 +28,7 @@
 #include "client/cli.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
+#include "grpc/health/v1/health.grpc.pb.h"
 #include "lantern/v1/analyzer.grpc.pb.h"
 
 namespace lantern::client {
@@ -597,7 +598,8 @@ std::string BenchUsageText() {
       "  bench               Load-test the server; print throughput, latency\n"
       "                      percentiles, errors, the first request's latency\n"
       "                      and CPU time per message.\n"
-      "    --mode M          unary (default) or stream\n"
+      "    --mode M          unary (default), stream, or health (unary\n"
+      "                      Health/Check calls: gRPC's own round trip)\n"
       "    --concurrency N   closed loop: calls outstanding (unary) or open\n"
       "                      streams (stream); default 1\n"
       "    --rate R          open loop instead: R messages/s in total;\n"
@@ -645,8 +647,10 @@ absl::Status ApplyBenchOptions(const po::variables_map& vm, BenchOptions* o) {
       o->mode = BenchMode::kUnary;
     } else if (mode == "stream") {
       o->mode = BenchMode::kStream;
+    } else if (mode == "health") {
+      o->mode = BenchMode::kHealth;
     } else {
-      return absl::InvalidArgumentError("--mode must be unary or stream");
+      return absl::InvalidArgumentError("--mode must be unary, stream or health");
     }
   }
   if (vm.count("concurrency")) {
@@ -728,6 +732,7 @@ using lantern::v1::StreamAnalyzeResponse;
 // What every driver of one run shares.
 struct RunContext {
   Analyzer::Stub* stub;
+  grpc::health::v1::Health::Stub* health;  // BenchMode::kHealth
   const BenchSequence* sequence;
   BenchPlan* plan;
   BenchRecorder* recorder;
@@ -773,6 +778,8 @@ class UnaryDriver {
     grpc::ClientContext context;
     AnalyzeRequest request;
     AnalyzeResponse response;
+    grpc::health::v1::HealthCheckRequest health_request;
+    grpc::health::v1::HealthCheckResponse health_response;
     absl::Time start;
     bool measured = false;
   };
@@ -811,10 +818,16 @@ class UnaryDriver {
     call->start = start;
     call->measured = ticket.measured;
     call->context.set_deadline(absl::ToChronoTime(absl::Now() + run_.timeout));
+    if (ticket.measured) run_.recorder->Sent();
+    if (run_.health != nullptr) {
+      run_.health->async()->Check(
+          &call->context, &call->health_request, &call->health_response,
+          [this, call](grpc::Status status) { Done(call, status); });
+      return;
+    }
     lantern::v1::ChatMessage* message = call->request.mutable_message();
     message->set_id(absl::StrCat("b", ticket.index));
     message->set_text(run_.sequence->At(ticket.index));
-    if (ticket.measured) run_.recorder->Sent();
     run_.stub->async()->Analyze(
         &call->context, &call->request, &call->response,
         [this, call](grpc::Status status) { Done(call, status); });
@@ -823,7 +836,12 @@ class UnaryDriver {
   void Done(Call* call, const grpc::Status& status) {
     const absl::Time done = absl::Now();
     int code = static_cast<int>(status.error_code());
-    if (status.ok() && !call->response.has_analysis()) {
+    const bool answered =
+        run_.health != nullptr
+            ? call->health_response.status() ==
+                  grpc::health::v1::HealthCheckResponse::SERVING
+            : call->response.has_analysis();
+    if (status.ok() && !answered) {
       code = static_cast<int>(absl::StatusCode::kInternal);
     }
     run_.recorder->Record(call->measured, call->start, done, code);
@@ -1124,15 +1142,17 @@ SendLag RunStreams(RunContext run, const BenchOptions& options,
 }
 
 std::string LabelOf(const BenchOptions& o) {
-  std::string label =
-      absl::StrCat("rpc ", o.mode == BenchMode::kUnary ? "unary" : "stream");
+  std::string label = absl::StrCat(
+      "rpc ", o.mode == BenchMode::kUnary    ? "unary"
+              : o.mode == BenchMode::kStream ? "stream"
+                                             : "unary Health/Check");
   if (o.rate.has_value()) {
     absl::StrAppendFormat(
         &label, " open-loop %.0f msg/s (%s)", *o.rate,
         o.arrivals == Arrivals::kPoisson ? "poisson" : "fixed");
     if (o.mode == BenchMode::kStream)
       absl::StrAppend(&label, " over ", o.concurrency, " streams");
-  } else if (o.mode == BenchMode::kUnary) {
+  } else if (o.mode != BenchMode::kStream) {
     absl::StrAppend(&label, " closed-loop concurrency ", o.concurrency);
   } else {
     absl::StrAppend(&label, " closed-loop ", o.concurrency,
@@ -1171,6 +1191,8 @@ int RunBench(const ClientOptions& client_options, const BenchOptions& options,
   std::shared_ptr<grpc::Channel> channel = grpc::CreateCustomChannel(
       client_options.target, grpc::InsecureChannelCredentials(), args);
   std::unique_ptr<Analyzer::Stub> stub = Analyzer::NewStub(channel);
+  std::unique_ptr<grpc::health::v1::Health::Stub> health =
+      grpc::health::v1::Health::NewStub(channel);
 
   BenchResult result;
   result.label = LabelOf(options);
@@ -1192,8 +1214,12 @@ int RunBench(const ClientOptions& client_options, const BenchOptions& options,
     request.mutable_message()->set_id("first");
     request.mutable_message()->set_text(sequence.At(0));
     AnalyzeResponse response;
+    grpc::health::v1::HealthCheckResponse health_response;
     const absl::Time start = absl::Now();
-    const grpc::Status status = stub->Analyze(&context, request, &response);
+    const grpc::Status status =
+        options.mode == BenchMode::kHealth
+            ? health->Check(&context, {}, &health_response)
+            : stub->Analyze(&context, request, &response);
     result.first_us = absl::ToInt64Microseconds(absl::Now() - start);
     if (!status.ok()) {
       err << ErrorLine(FromGrpcStatus(status)) << " (first request)\n";
@@ -1203,8 +1229,9 @@ int RunBench(const ClientOptions& client_options, const BenchOptions& options,
 
   BenchPlan plan(options.warmup, options.duration, options.count);
   BenchRecorder recorder;
-  RunContext run{stub.get(), &sequence, &plan, &recorder,
-                 client_options.timeout};
+  RunContext run{stub.get(),
+                 options.mode == BenchMode::kHealth ? health.get() : nullptr,
+                 &sequence, &plan, &recorder, client_options.timeout};
   CpuMeter meter(options.server_pid);
   // The meter starts when the warm-up ends, on a thread of its own since
   // the drivers below block until the run is over.
@@ -1213,7 +1240,7 @@ int RunBench(const ClientOptions& client_options, const BenchOptions& options,
     meter.Start();
   });
   SendLag lag;
-  if (options.mode == BenchMode::kUnary) {
+  if (options.mode != BenchMode::kStream) {
     UnaryDriver driver(run);
     if (options.rate.has_value()) {
       lag = driver.RunOpen(*options.rate, options.arrivals, options.seed);

@@ -46,7 +46,10 @@ class variables_map;
 
 namespace lantern::client {
 
-enum class BenchMode { kUnary, kStream };
+// kHealth calls grpc.health.v1.Health/Check instead of Analyze, unary: the
+// server's cheapest call, so its latency is gRPC's own round trip on this
+// machine and connection (the floor under every Analyze).
+enum class BenchMode { kUnary, kStream, kHealth };
 
 // How an open loop spaces its sends.
 enum class Arrivals { kPoisson, kFixed };

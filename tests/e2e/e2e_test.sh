@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # End to end: the built lantern-server binary on a free port with the default
 # models, driven by the built `lantern` CLI: health, analyze, a 100-message
-# stream, status, bad input, then SIGTERM with a stream open.
+# stream, bench, status, bad input, then SIGTERM with a stream open.
 # Usage: e2e_test.sh SERVER_BIN CLI_BIN MODEL_DIR
 set -uo pipefail
 SERVER=$1 CLI=$2 MODELS=$3
@@ -63,6 +63,16 @@ IDS=$(sed -n 's/.*"message_id":"\(s[0-9]*\)".*/\1/p' "$WORK/stream.out" | sort -
 [[ $IDS -eq 100 ]] || fail "expected 100 distinct answered ids, got $IDS"
 [[ $(grep -c '"analysis"' "$WORK/stream.out") -eq 100 ]] || fail "not every stream answer is an analysis"
 pass "lantern stream: 100 messages, 100 answers, ids match"
+
+# The load generator: every measured call answered, none failed.
+OUT=$("${L[@]}" bench --count 60 --concurrency 4 --warmup 0 --json) || fail "bench failed"
+grep -q '"sent":60,"ok":60,"errors":{},"unanswered":0' <<<"$OUT" || fail "bench unary: $OUT"
+OUT=$("${L[@]}" bench --mode stream --count 60 --warmup 0 --json) || fail "bench stream failed"
+grep -q '"sent":60,"ok":60,"errors":{},"unanswered":0' <<<"$OUT" || fail "bench stream: $OUT"
+OUT=$("${L[@]}" bench --mode health --count 60 --warmup 0 --json) || fail "bench health failed"
+grep -q '"label":"rpc unary Health/Check.*"sent":60,"ok":60,"errors":{}' <<<"$OUT" \
+  || fail "bench health: $OUT"
+pass "lantern bench: unary, stream and health, 60 calls each, all answered"
 
 "${L[@]}" status >"$WORK/status.json" || fail "status failed"
 grep -q '"ready": true' "$WORK/status.json" || fail "status not ready: $(cat "$WORK/status.json")"
