@@ -35,16 +35,13 @@ absl::Status ModelBatcher::Start(const Warmup& warmup) {
     runners_.emplace_back([this, &warmup] { WarmThenRun(warmup); });
   }
   absl::MutexLock lock(&mu_);
-  mu_.Await(absl::Condition(
-      +[](ModelBatcher* b) ABSL_NO_THREAD_SAFETY_ANALYSIS {
-        return b->serving_ == b->starting_;
-      },
-      this));
+  mu_.Await(absl::Condition(this, &ModelBatcher::AllServing));
   if (!warm_status_.ok()) stopping_ = true;
   return warm_status_;
 }
 
 bool ModelBatcher::AllWarmed() const { return warmed_ == starting_; }
+bool ModelBatcher::AllServing() const { return serving_ == starting_; }
 
 void ModelBatcher::WarmThenRun(const Warmup& warmup) {
   {

@@ -103,6 +103,7 @@ class ModelBatcher {
  private:
   void WarmThenRun(const Warmup& warmup);
   bool AllWarmed() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  bool AllServing() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Run();
   // Up to max_batch queued requests, after waiting up to max_delay for
   // them; empty when the queue is.
