@@ -1,4 +1,5 @@
 // The only translation unit that includes LibTorch headers.
+#include <ATen/Context.h>
 #include <ATen/Parallel.h>
 #include <torch/csrc/jit/runtime/graph_executor.h>
 #include <torch/script.h>
@@ -25,6 +26,13 @@ class TorchScriptBackend final : public ModelBackend {
       int64_t pad_id) override {
     // InferenceMode is thread-local, so it is opened on the calling thread.
     c10::InferenceMode guard;
+    // Denormal floats take a slow microcode path on x86: with them, one
+    // severity pass took 1,989 µs instead of 179 µs on this project's
+    // machine. Flush-to-zero lives in each thread's MXCSR register, and
+    // passes run on the batchers' threads and on callers' threads, so every
+    // calling thread sets it once. Results change only below 1e-38.
+    thread_local const bool flushing = at::globalContext().setFlushDenormal(true);
+    (void)flushing;
     const auto batch = static_cast<int64_t>(rows.size());
     try {
       auto input = torch::full({batch, length}, pad_id, torch::kLong);
