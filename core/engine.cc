@@ -313,12 +313,17 @@ absl::Status Engine::Dispatch(AnalysisRequest request, AnalysisCallback done,
   for (size_t i = 0; i < tokenizers_.size(); ++i) {
     LANTERN_ASSIGN_OR_RETURN(tokens[i], tokenizers_[i]->Encode(normalized));
   }
-  if (in_flight_.fetch_add(1) >= options_.max_queue) {
+  const int ahead = in_flight_.fetch_add(1);
+  if (ahead >= options_.max_queue) {
     in_flight_.fetch_sub(1);
     return absl::ResourceExhaustedError(absl::StrCat(
         "server is at capacity (", options_.max_queue,
         " messages in flight); retry with backoff"));
   }
+  // Only a message alone in the engine runs a model on this thread: under
+  // load, callers running the slowest model one message at a time would
+  // keep its queue empty and its batches at one row.
+  const bool may_run_inline = ahead == 0;
   auto pending = std::make_shared<Pending>();
   pending->request = std::move(request);
   pending->key = key;
@@ -339,7 +344,9 @@ absl::Status Engine::Dispatch(AnalysisRequest request, AnalysisCallback done,
           logits.ok() ? MakeSignal(e.spec.spec, *logits) : absl::StatusOr<Signal>(logits.status());
       if (pending->remaining.fetch_sub(1) == 1) Complete(*pending);
     };
-    if (m == dispatch_order_.back() && entry.batcher->TryRunInline(work)) continue;
+    if (may_run_inline && m == dispatch_order_.back() && entry.batcher->TryRunInline(work)) {
+      continue;
+    }
     // Enqueue fails only while shutting down; that model's slot says so.
     if (absl::Status queued = entry.batcher->Enqueue(std::move(work)); !queued.ok()) {
       pending->results[m] = queued;

@@ -193,9 +193,9 @@ class Engine {
   std::vector<std::unique_ptr<ModelEntry>> models_;
   ModelPool pool_;
   // Model indices by warm-up time, slowest last. Dispatch() queues them in
-  // this order and runs the last one on the caller's thread when its
-  // batcher is idle, so the others are under way meanwhile. Written once
-  // before ready_.
+  // this order and, for a message alone in the engine, runs the last one on
+  // the caller's thread when its batcher is idle, so the others are under
+  // way meanwhile. Written once before ready_.
   std::vector<size_t> dispatch_order_;
   std::atomic<bool> ready_{false};
   std::atomic<bool> shutting_down_{false};
