@@ -38,7 +38,16 @@ Ensemble scoring (must match core/ensemble.cc; combine_members() below):
 The mode, weights, modifier strength and thresholds are chosen on the dev
 split only (tune_ensemble()); the test split is only reported.
 
-Everything is deterministic: fixed seeds, two torch threads, sorted inputs.
+Everything is deterministic: fixed seeds, a fixed torch thread count
+(--threads, default 1), sorted inputs.
+
+Cross-validation (--cv K) trains nothing for serving: it splits train+dev
+into K folds by near-duplicate group (never the test split), and for each
+fold f trains on the other folds except f+1, picks epochs and tunes the
+ensemble on fold f+1, and rates fold f, exactly like the real run does
+with train, dev and test. It prints per-fold and pooled out-of-fold
+metrics. Use it to compare changes; dev alone is optimistic (the corpus
+was extended after reading dev errors).
 """
 
 import argparse
@@ -71,12 +80,15 @@ VOCAB_SIZE = 4000
 
 LEVELS = ["none", "low", "medium", "high", "critical"]
 # Label risks: how strongly each label pushes a message towards review.
-# Medium sits above the midpoint so that a confident "medium" clears the
-# medium threshold, which has to stay above the scores of uncertain
-# everyday messages (chosen on dev among a few fixed variants).
-LEVEL_RISKS = [0.0, 0.2, 0.6, 0.8, 1.0]
+# Evenly spaced, so that a confident "medium" lands in the middle of the
+# score range, well below a confident "high". With medium at 0.6 (the
+# earlier choice) a confident medium scored like an uncertain high, and
+# the tuned medium band shrank to almost nothing: 5-fold cross-validation
+# over train+dev rated 72% of medium messages high or critical; with even
+# risks 48%, at the same high+critical recall.
+LEVEL_RISKS = [0.0, 0.25, 0.5, 0.75, 1.0]
 DISTRESS_LABELS = ["calm", "distress", "danger"]
-DISTRESS_RISKS = [0.0, 0.6, 1.0]
+DISTRESS_RISKS = [0.0, 0.5, 1.0]
 # Level index -> distress label index.
 LEVEL_TO_DISTRESS = [0, 1, 1, 2, 2]
 CONTEXT_LABELS = ["literal", "non_literal"]
@@ -183,6 +195,7 @@ class Example:
     split: str  # "train", "dev" or "test"
     tags: list  # family first
     literal: int  # 0 = literal, 1 = non_literal (context model label)
+    group: str = ""  # smallest key of its near-duplicate group
 
 
 CONTROL_SPACES = frozenset("\t\n\x0b\x0c\r\x85")
@@ -221,8 +234,13 @@ def load_corpus(corpus_dir, splits_dir):
     print(f"splits: {len(sizes)} near-duplicate groups, largest "
           f"{max(sizes.values())}; "
           + (f"rewrote {', '.join(changed)}" if changed else "unchanged"))
+    smallest = {}
+    for m in messages:
+        if m.group not in smallest or m.key < smallest[m.group]:
+            smallest[m.group] = m.key
     examples = [Example(normalize_text(m.text), LEVELS.index(m.level),
-                        m.split, m.tags, context_label(m.tags[0], m.level))
+                        m.split, m.tags, context_label(m.tags[0], m.level),
+                        smallest[m.group])
                 for m in messages]
     examples.sort(key=lambda e: (e.text, e.level))
     return examples
@@ -465,7 +483,8 @@ def predict_logits(model, id_lists, batch_size=256):
     return torch.cat(outputs)
 
 
-def train_classifier(name, model, train, dev, num_labels, config):
+def train_classifier(name, model, train, dev, num_labels, config,
+                     verbose=True):
     """Trains with Adam; keeps the epoch with the best dev macro recall.
 
     train and dev are (id_lists, labels) pairs.
@@ -500,9 +519,10 @@ def train_classifier(name, model, train, dev, num_labels, config):
         if score > best_score:
             best_score, marker = score, " *"
             best_state = {k: v.clone() for k, v in model.state_dict().items()}
-        print(f"  [{name}] epoch {epoch:2d} loss {total / len(labels):.4f} "
-              f"dev macro-recall {score:.3f}{marker} "
-              f"({time.time() - started:.0f}s)", flush=True)
+        if verbose or epoch == config.epochs:
+            print(f"  [{name}] epoch {epoch:2d} loss "
+                  f"{total / len(labels):.4f} dev macro-recall {score:.3f}"
+                  f"{marker} ({time.time() - started:.0f}s)", flush=True)
     model.load_state_dict(best_state)
     model.eval()
     print(f"  [{name}] kept best epoch: dev macro-recall {best_score:.3f}")
@@ -781,7 +801,7 @@ def evaluate_choices(split, risk, context_p, mode, weights, strength, combos,
     return best
 
 
-def tune_ensemble(split, risk, context_p):
+def tune_ensemble(split, risk, context_p, verbose=True):
     """Searches mode, weights, strength and thresholds on dev only."""
     coarse = threshold_grid(COARSE_STEP)
     fine = threshold_grid(FINE_STEP)
@@ -796,17 +816,20 @@ def tune_ensemble(split, risk, context_p):
                                     strength, coarse, TUNE_MARGIN)
             results.append((best[0], mode, weights, strength))
     results.sort(key=lambda r: -r[0])
-    print(f"  coarse search: {len(results)} configurations x "
-          f"{len(coarse)} threshold sets")
+    if verbose:
+        print(f"  coarse search: {len(results)} configurations x "
+              f"{len(coarse)} threshold sets")
     final = None
     for _, mode, weights, strength in results[:REFINE_TOP]:
         best = evaluate_choices(split, risk, context_p, mode, weights,
                                 strength, fine, TUNE_MARGIN)
         m = best[2]
-        print(f"  {mode[13:]:16} weights {weights} strength {strength:.1f}: "
-              f"objective {best[0]:.4f} shortfall {best[3]:.4f} "
-              f"recall {m['recall']:.3f} none-fa {m['none_fa']:.3f} "
-              f"pass {m['pass']:.3f} thresholds {best[1]}")
+        if verbose:
+            print(f"  {mode[13:]:16} weights {weights} strength "
+                  f"{strength:.1f}: objective {best[0]:.4f} shortfall "
+                  f"{best[3]:.4f} recall {m['recall']:.3f} none-fa "
+                  f"{m['none_fa']:.3f} pass {m['pass']:.3f} thresholds "
+                  f"{best[1]}")
         if final is None or best[0] > final[0] + 1e-9:
             final = (best[0], EnsembleChoice(mode, weights, strength,
                                              best[1]))
@@ -875,6 +898,113 @@ def split_report(name, subset, level, score):
             "confusion": confusion, "tags": per_tag}
 
 
+def summarize(split, level):
+    """Compact target metrics of one set of predictions (a dict)."""
+    m = {k: v[0] for k, v in metrics(split, level.unsqueeze(0)).items()}
+    gold = split.gold
+    medium = gold == MEDIUM
+    fam = {split.tags[c]: round(v, 4) for c, v in
+           zip(split.family_cols, m["family_low"].tolist())}
+    tags = {t: round(v, 4) for t, v in zip(split.tags, m["tag_pass"].tolist())}
+    worst = min(tags, key=lambda t: (tags[t], t))
+    return {
+        "n": len(gold),
+        "recall_high_critical": round(m["recall"].item(), 4),
+        "none_rated_medium_plus": round(m["none_fa"].item(), 4),
+        "medium_pass": round(m["tag_pass"].new_tensor(
+            [float(PASS_TABLE[MEDIUM, p]) for p in level[medium].tolist()]
+            ).mean().item(), 4),
+        "medium_exact": round((level[medium] == MEDIUM).float().mean().item(),
+                              4),
+        "medium_rated_high_plus": round((level[medium] >= HIGH).float()
+                                        .mean().item(), 4),
+        "pass": round(m["pass"].item(), 4),
+        "accuracy": round(m["accuracy"].item(), 4),
+        "family_low_or_none": fam,
+        "worst_tag": [worst, tags[worst]],
+        "tags": tags,
+    }
+
+
+def print_summary(name, s):
+    """One block of summarize() output."""
+    fam = s["family_low_or_none"]
+    worst_fam = min(fam, key=lambda t: (fam[t], t)) if fam else None
+    print(f"  {name}: n={s['n']} recall(high+crit) "
+          f"{s['recall_high_critical']:.3f} none->medium+ "
+          f"{s['none_rated_medium_plus']:.3f} medium pass "
+          f"{s['medium_pass']:.3f} medium exact {s['medium_exact']:.3f} "
+          f"medium->high+ {s['medium_rated_high_plus']:.3f} "
+          f"pass {s['pass']:.3f} acc {s['accuracy']:.3f}")
+    if worst_fam:
+        print(f"    false-alarm families <=low: min {worst_fam} "
+              f"{fam[worst_fam]:.3f}; " + ", ".join(
+                  f"{t} {v:.3f}" for t, v in sorted(fam.items())))
+    print(f"    worst tag: {s['worst_tag'][0]} {s['worst_tag'][1]:.3f}; "
+          f"tags below {TARGET_TAG_PASS}: " + (", ".join(
+              f"{t} {v:.3f}" for t, v in sorted(s["tags"].items())
+              if v < TARGET_TAG_PASS) or "none"))
+
+
+def cv_fold_of(example, folds):
+    """Fold of a message: by its near-duplicate group, never split."""
+    digest = hashlib.sha1(("fold:" + example.group).encode("utf-8"))
+    return int(digest.hexdigest()[:8], 16) % folds
+
+
+def run_cv(examples, folds, work_dir, save=None):
+    """Group k-fold cross-validation over train+dev (never test).
+
+    Mirrors the real pipeline inside each fold: fold f is held out, fold
+    f+1 plays dev (epoch choice and ensemble tuning), the other folds are
+    trained on. Near-duplicate groups never straddle folds. Prints per-fold
+    and pooled out-of-fold metrics; returns the pooled summary.
+    """
+    pool = [e for e in examples if e.split in ("train", "dev")]
+    fold_of = [cv_fold_of(e, folds) for e in pool]
+    print(f"cross-validation: {folds} folds over {len(pool)} train+dev "
+          f"messages: " + ", ".join(
+              str(fold_of.count(f)) for f in range(folds)), flush=True)
+    level_all = torch.zeros(len(pool), dtype=torch.long)
+    saved = {"folds": folds, "fold_of": fold_of, "runs": []}
+    started = time.time()
+    for f in range(folds):
+        dev_f = (f + 1) % folds
+        test_idx = [i for i, x in enumerate(fold_of) if x == f]
+        dev_idx = [i for i, x in enumerate(fold_of) if x == dev_f]
+        train = [e for e, x in zip(pool, fold_of) if x not in (f, dev_f)]
+        dev = [pool[i] for i in dev_idx]
+        test = [pool[i] for i in test_idx]
+        print(f"\n== fold {f + 1} of {folds}: train {len(train)}, dev "
+              f"{len(dev)}, held out {len(test)} "
+              f"({time.time() - started:.0f}s)", flush=True)
+        seed_everything()
+        out = work_dir / f"fold{f}"
+        out.mkdir(parents=True, exist_ok=True)
+        sp, members = train_members(train, dev, out, verbose=False)
+        run = {"dev_idx": dev_idx, "test_idx": test_idx}
+        for part, subset in (("dev", dev), ("test", test)):
+            probs = member_probs(members, encode(sp, [e.text for e in subset]))
+            run[part] = {k: v.clone() for k, v in probs.items()}
+        saved["runs"].append(run)
+        choice = tune_ensemble(
+            make_split(dev), risk_scores(members, run["dev"]),
+            run["dev"]["context"][:, 1], verbose=False)
+        _, level = combine_members(risk_scores(members, run["test"]),
+                                   run["test"]["context"][:, 1], choice)
+        level_all[test_idx] = level
+        print(f"  chose {choice}")
+        print_summary(f"fold {f + 1} held out", summarize(make_split(test),
+                                                          level))
+    if save:
+        torch.save(saved, save)
+    pooled = summarize(make_split(pool), level_all)
+    print(f"\n== cross-validation, pooled out-of-fold "
+          f"({time.time() - started:.0f}s)")
+    print_summary("all train+dev", pooled)
+    return pooled
+
+
 def check_sanity_held_out(examples):
     """Warns when a sanity sentence (or a near-duplicate) is in the corpus."""
     shingles = [split_corpus.char_shingles(split_corpus.dedup_key(e.text))
@@ -939,11 +1069,14 @@ def reexec_with_fixed_hash_seed():
         os.execve(sys.executable, [sys.executable] + sys.argv, env)
 
 
+THREADS = 1  # torch threads; --threads changes it
+
+
 def seed_everything():
     """Fixes every source of randomness and the torch thread count."""
     random.seed(SEED)
     torch.manual_seed(SEED)
-    torch.set_num_threads(2)
+    torch.set_num_threads(THREADS)
     torch.use_deterministic_algorithms(True)
 
 
@@ -962,6 +1095,7 @@ def build_train_set(examples, rng):
     return rows
 
 
+
 MODEL_SPECS = [
     # name, class, labels, risks, label of an example, seed copies
     ("severity", SeverityCNN, LEVELS, LEVEL_RISKS, lambda e: e.level, 3),
@@ -976,6 +1110,15 @@ def train_all(examples, out_dir):
     """Trains the tokenizer and every model; returns (sp, list of Member)."""
     train = [e for e in examples if e.split == "train"]
     dev = [e for e in examples if e.split == "dev"]
+    return train_members(train, dev, out_dir)
+
+
+def train_members(train, dev, out_dir, verbose=True):
+    """Trains the tokenizer and every model on train, picking epochs on dev.
+
+    Writes tokenizer.model and <name>/model.pt into out_dir; returns
+    (sp, list of Member).
+    """
     print(f"training tokenizer on {len(train)} train messages", flush=True)
     sp = train_tokenizer([e.text for e in train], out_dir / "tokenizer.model")
     print(f"  vocabulary size {sp.get_piece_size()}")
@@ -996,12 +1139,14 @@ def train_all(examples, out_dir):
             trained.append(train_classifier(
                 name, model, (train_ids, [to_label(e) for _, e in rows]),
                 (dev_ids, [to_label(e) for e in dev]), len(labels),
-                TrainConfig()))
+                TrainConfig(), verbose))
         model = trained[0] if copies == 1 else SeedAverage(trained)
         model_dir = out_dir / name
         model_dir.mkdir(parents=True, exist_ok=True)
         loaded = export_model(model, model_dir / "model.pt", dev_ids[:64])
-        print(f"  saved {model_dir / 'model.pt'} (reload and padding verified)")
+        if verbose:
+            print(f"  saved {model_dir / 'model.pt'} (reload and padding "
+                  "verified)")
         members.append(Member(name, loaded, labels, risks))
     return sp, members
 
@@ -1034,9 +1179,20 @@ def main():
                         help="do not report the test split (while iterating)")
     parser.add_argument("--report", metavar="FILE",
                         help="write dev/test metrics as JSON")
+    parser.add_argument("--threads", type=int, default=1, choices=(1, 2),
+                        help="torch threads (default 1: on a busy 2-core "
+                        "machine two threads spin-wait and run many times "
+                        "slower; outputs are reproducible per thread count)")
+    parser.add_argument("--cv", type=int, metavar="K", default=0,
+                        help="only cross-validate: K group folds over "
+                        "train+dev (never test), models written under --out")
+    parser.add_argument("--cv-save", metavar="FILE",
+                        help="with --cv: save out-of-fold probabilities")
     args = parser.parse_args()
     reexec_with_fixed_hash_seed()
     started = time.time()
+    global THREADS
+    THREADS = args.threads
     seed_everything()
 
     examples = load_corpus(args.corpus, args.splits)
@@ -1046,6 +1202,13 @@ def main():
     print(f"corpus {version}: {len(examples)} messages "
           f"{dict(sorted(counts.items()))}", flush=True)
     args.out.mkdir(parents=True, exist_ok=True)
+    if args.cv:
+        report = run_cv(examples, args.cv, args.out, args.cv_save)
+        if args.report:
+            write_json(pathlib.Path(args.report), {"version": version,
+                                                   "cv": report})
+        print(f"\ndone in {time.time() - started:.1f}s")
+        return 0
     sp, members = train_all(examples, args.out)
 
     print("\ntuning the ensemble on dev", flush=True)
