@@ -46,7 +46,8 @@ po::options_description Describe(ServerOptions& o, std::string& config_file) {
        "Most messages per forward pass of one model (dynamic batching).")
       ("batch-delay-us", po::value(&o.batch_delay_us)->default_value(o.batch_delay_us),
        "Longest a message waits for its batch to fill, in microseconds; 0 = never "
-       "wait, batch only what is already queued.")
+       "wait, batch only what is already queued, and let a message alone in the "
+       "server run its slowest model on the thread that received it.")
       ("cache-entries", po::value(&o.cache_entries)->default_value(o.cache_entries),
        "Verdicts kept in the result cache (keyed on a digest of the text, never the "
        "text); 0 turns the cache off.")
