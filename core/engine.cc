@@ -48,7 +48,7 @@ struct Engine::ModelEntry {
   int handles = 0;
   std::vector<int64_t> buckets;
   std::atomic<uint64_t> failures{0};
-  std::unique_ptr<ModelBatcher> batcher;  // Set once warm.
+  std::unique_ptr<ModelBatcher> batcher;  // Set once loaded; warm after Start().
   // Rows and batches the warm-up message took, left out of the counters.
   std::atomic<uint64_t> warmup_rows{0};
   std::atomic<uint64_t> warmup_batches{0};
@@ -78,6 +78,22 @@ std::vector<int64_t> LengthBuckets(int64_t max_tokens) {
   for (int64_t b = 8; b < max_tokens; b *= 2) buckets.push_back(b);
   buckets.push_back(max_tokens);
   return buckets;
+}
+
+std::vector<int64_t> ModelInput(const config::v1::ModelSpec& spec,
+                                const std::vector<int64_t>& tokens) {
+  const auto& tok = spec.tokenizer();
+  const int64_t max_tokens = spec.max_tokens();
+  std::vector<int64_t> ids;
+  ids.reserve(static_cast<size_t>(max_tokens));
+  if (tok.bos_id() >= 0) ids.push_back(tok.bos_id());
+  const int64_t room =
+      max_tokens - static_cast<int64_t>(ids.size()) - (tok.eos_id() >= 0 ? 1 : 0);
+  const size_t keep =
+      std::min(tokens.size(), static_cast<size_t>(std::max<int64_t>(room, 0)));
+  ids.insert(ids.end(), tokens.begin(), tokens.begin() + static_cast<long>(keep));
+  if (tok.eos_id() >= 0) ids.push_back(tok.eos_id());
+  return ids;
 }
 
 absl::StatusOr<std::string> ValidateMessage(const Message& message,
@@ -335,7 +351,7 @@ absl::Status Engine::Dispatch(AnalysisRequest request, AnalysisCallback done,
   for (size_t m : dispatch_order_) {
     ModelEntry& entry = *models_[m];
     ModelBatcher::Request work;
-    work.ids = ModelInput(entry, tokens[static_cast<size_t>(entry.tokenizer)]);
+    work.ids = ModelInput(entry.spec.spec, tokens[static_cast<size_t>(entry.tokenizer)]);
     work.deadline = pending->request.deadline;
     work.is_cancelled = pending->request.is_cancelled;
     work.done = [this, pending, m](absl::StatusOr<std::vector<float>> logits) {
@@ -356,21 +372,6 @@ absl::Status Engine::Dispatch(AnalysisRequest request, AnalysisCallback done,
   return absl::OkStatus();
 }
 
-std::vector<int64_t> Engine::ModelInput(const ModelEntry& entry,
-                                        const std::vector<int64_t>& tokens) {
-  const auto& tok = entry.spec.spec.tokenizer();
-  const int64_t max_tokens = entry.spec.spec.max_tokens();
-  std::vector<int64_t> ids;
-  ids.reserve(static_cast<size_t>(max_tokens));
-  if (tok.bos_id() >= 0) ids.push_back(tok.bos_id());
-  const int64_t room =
-      max_tokens - static_cast<int64_t>(ids.size()) - (tok.eos_id() >= 0 ? 1 : 0);
-  const size_t keep =
-      std::min(tokens.size(), static_cast<size_t>(std::max<int64_t>(room, 0)));
-  ids.insert(ids.end(), tokens.begin(), tokens.begin() + static_cast<long>(keep));
-  if (tok.eos_id() >= 0) ids.push_back(tok.eos_id());
-  return ids;
-}
 
 void Engine::Complete(Pending& pending) {
   in_flight_.fetch_sub(1);

@@ -170,9 +170,6 @@ class Engine {
                         bool use_cache);
   // One message through Dispatch(), waiting for its answer.
   absl::Status WarmPath();
-  // Model input for `tokens`: BOS/EOS added, truncated to max_tokens.
-  static std::vector<int64_t> ModelInput(const ModelEntry& entry,
-                                         const std::vector<int64_t>& tokens);
   // Runs when every model has answered `pending`.
   void Complete(Pending& pending);
   // The answer for `request` from a verdict (computed or cached): adds the
@@ -206,6 +203,11 @@ class Engine {
 // the smallest bucket that fits (8, 16, 32, ... capped at max_tokens), so
 // warm-up can cover every shape the model will see.
 std::vector<int64_t> LengthBuckets(int64_t max_tokens);
+
+// The ids a model with `spec` is fed for `tokens`: BOS/EOS added when the
+// spec's tokenizer has them, truncated to max_tokens (unpadded).
+std::vector<int64_t> ModelInput(const config::v1::ModelSpec& spec,
+                                const std::vector<int64_t>& tokens);
 
 // Checks a message before any work is queued. InvalidArgument for invalid
 // UTF-8 in any field, an id over 256 bytes, text over `max_chars` code

@@ -123,11 +123,11 @@ void ModelBatcher::Run() {
         pool_->Acquire(pool_index_, absl::InfiniteFuture());
     std::vector<Request> batch = TakeBatch();
     if (batch.empty()) continue;  // Another runner or a caller took it.
-    if (lease.ok()) {
-      RunBatch(std::move(batch), *std::move(lease));
-    } else {
-      RunBatch(std::move(batch));  // Answers with the pool's error.
+    if (!lease.ok()) {
+      for (Request& r : batch) r.done(lease.status());
+      continue;
     }
+    RunBatch(std::move(batch), *std::move(lease));
   }
 }
 
@@ -154,6 +154,7 @@ std::vector<ModelBatcher::Request> ModelBatcher::TakeBatch() {
 
 void ModelBatcher::RunBatch(std::vector<Request> batch,
                             std::optional<ModelPool::Lease> lease) {
+  // `lease` is always set; optional only so it can be given back early.
   // Drop work nobody is waiting for any more.
   const absl::Time now = absl::Now();
   std::vector<Request> live;
@@ -180,20 +181,9 @@ void ModelBatcher::RunBatch(std::vector<Request> batch,
   for (const Request& r : live) input.push_back(r.ids);
   while (static_cast<int>(input.size()) < rows) input.push_back(live.front().ids);
 
-  absl::StatusOr<std::vector<std::vector<float>>> logits;
-  if (!lease.has_value()) {
-    absl::StatusOr<ModelPool::Lease> acquired =
-        pool_->Acquire(pool_index_, absl::InfiniteFuture());
-    if (acquired.ok()) {
-      lease.emplace(*std::move(acquired));
-    } else {
-      logits = acquired.status();
-    }
-  }
-  if (lease.has_value()) {
-    logits = lease->backend().Forward(input, length, pad_id_);
-    lease.reset();  // The handle is free before the answers go out.
-  }
+  absl::StatusOr<std::vector<std::vector<float>>> logits =
+      lease->backend().Forward(input, length, pad_id_);
+  lease.reset();  // The handle is free before the answers go out.
   if (logits.ok() && logits->size() != input.size()) {
     logits = absl::InternalError(absl::StrCat("model '", name_, "' returned ", logits->size(),
                                               " rows for a batch of ", input.size()));

@@ -108,9 +108,8 @@ class ModelBatcher {
   // Up to max_batch queued requests, after waiting up to max_delay for
   // them; empty when the queue is.
   std::vector<Request> TakeBatch();
-  // Runs `batch` on `lease`'s handle, or on one it waits for when empty.
-  void RunBatch(std::vector<Request> batch,
-                std::optional<ModelPool::Lease> lease = std::nullopt);
+  // Runs `batch` on `lease`'s handle (set), released before the answers.
+  void RunBatch(std::vector<Request> batch, std::optional<ModelPool::Lease> lease);
 
   const std::string name_;
   ModelPool* const pool_;

@@ -1,6 +1,6 @@
 // Warm model handles, leased one request at a time.
 //
-// Each model has a fixed set of handles (loaded, warmed ModelBackends). A
+// Each model has a fixed set of handles (loaded ModelBackends). A
 // request Acquire()s a Lease on one handle, runs Forward, and the Lease's
 // destructor returns the handle. Leases are short-lived: never keep one
 // beyond one request. Destroying the pool waits until every lease is back.

@@ -335,21 +335,11 @@ struct StageTimes {
   }
 };
 
-// The ids the engine would feed `model` for `tokens`: BOS/EOS when the spec
-// has them, truncated to maxTokens, padded to the smallest bucket.
+// The ids the engine feeds `model` for `tokens` (core::ModelInput) and the
+// smallest length bucket that fits them.
 void ModelInput(const DirectModel& model, const std::vector<int64_t>& tokens,
                 std::vector<int64_t>* ids, int64_t* length) {
-  const auto& tok = model.spec.spec.tokenizer();
-  const int64_t max_tokens = model.spec.spec.max_tokens();
-  ids->clear();
-  if (tok.bos_id() >= 0) ids->push_back(tok.bos_id());
-  const int64_t room = max_tokens - static_cast<int64_t>(ids->size()) -
-                       (tok.eos_id() >= 0 ? 1 : 0);
-  const size_t keep =
-      std::min(tokens.size(), static_cast<size_t>(std::max<int64_t>(room, 0)));
-  ids->insert(ids->end(), tokens.begin(),
-              tokens.begin() + static_cast<long>(keep));
-  if (tok.eos_id() >= 0) ids->push_back(tok.eos_id());
+  *ids = core::ModelInput(model.spec.spec, tokens);
   *length = *std::lower_bound(model.buckets.begin(), model.buckets.end(),
                               static_cast<int64_t>(ids->size()));
 }
