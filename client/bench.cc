@@ -534,6 +534,10 @@ std::string FormatBenchTable(const BenchResult& r) {
     }
     absl::StrAppend(&out, "\n");
   }
+  if (r.after_pause_us.has_value()) {
+    absl::StrAppendFormat(&out, "  after pause %d µs (median of %d calls, each after %d ms idle)\n",
+                          *r.after_pause_us, r.pause_probes, r.pause_ms);
+  }
   absl::StrAppendFormat(&out,
                         "  cpu         this process %.1f µs/msg (%.2f cores)",
                         r.cpu_us_per_message, r.cpu_cores);
@@ -581,6 +585,8 @@ std::string FormatBenchJson(const BenchResult& r) {
       ",\"p99\":", r.latency.p99_us, ",\"max\":", r.latency.max_us, "}",
       ",\"first_us\":", opt_int(r.first_us),
       ",\"connect_us\":", opt_int(r.connect_us),
+      ",\"after_pause_us\":", opt_int(r.after_pause_us),
+      ",\"pause_probes\":", r.pause_probes, ",\"pause_ms\":", r.pause_ms,
       ",\"cpu_us_per_message\":", absl::StrFormat("%.3f", r.cpu_us_per_message),
       ",\"cpu_cores\":", absl::StrFormat("%.3f", r.cpu_cores),
       ",\"server_cpu_us_per_message\":",
@@ -619,6 +625,10 @@ std::string BenchUsageText() {
       "                      per stream (default 32)\n"
       "    --server-pid PID  local server process: report its CPU time\n"
       "    --seed N          message order seed (default 1)\n"
+      "    --pause-probes N  before the run, N single calls each after a\n"
+      "                      pause with no traffic; their median is printed\n"
+      "                      as \"after pause\" (default 5; 0 = none)\n"
+      "    --pause-ms MS     that pause (default 100)\n"
       "    --json            one JSON object instead of the table\n");
 }
 
@@ -636,6 +646,8 @@ void AddBenchOptions(po::options_description& options) {
       ("stream-window", po::value<int>(), "")       //
       ("server-pid", po::value<int>(), "")          //
       ("seed", po::value<uint64_t>(), "")           //
+      ("pause-probes", po::value<int>(), "")        //
+      ("pause-ms", po::value<int>(), "")            //
       ("verbatim", po::bool_switch(), "")           //
       ("json", po::bool_switch(), "");
 }
@@ -713,6 +725,17 @@ absl::Status ApplyBenchOptions(const po::variables_map& vm, BenchOptions* o) {
       return absl::InvalidArgumentError("--server-pid must be > 0");
   }
   if (vm.count("seed")) o->seed = vm["seed"].as<uint64_t>();
+  if (vm.count("pause-probes")) {
+    o->pause_probes = vm["pause-probes"].as<int>();
+    if (o->pause_probes < 0 || o->pause_probes > 1000) {
+      return absl::InvalidArgumentError("--pause-probes must be 0..1000");
+    }
+  }
+  if (vm.count("pause-ms")) {
+    const int ms = vm["pause-ms"].as<int>();
+    if (ms < 1 || ms > 60000) return absl::InvalidArgumentError("--pause-ms must be 1..60000");
+    o->pause = absl::Milliseconds(ms);
+  }
   o->verbatim = vm["verbatim"].as<bool>();
   o->json = vm["json"].as<bool>();
   return absl::OkStatus();
@@ -1205,26 +1228,47 @@ int RunBench(const ClientOptions& client_options, const BenchOptions& options,
     return kExitFailure;
   }
   result.connect_us = absl::ToInt64Microseconds(absl::Now() - connect_start);
-  {
-    // The first request, before any other traffic on this connection.
+  // One blocking call of the run's kind; its latency, or the error.
+  auto single_call = [&](int64_t index, const std::string& id) -> absl::StatusOr<int64_t> {
     grpc::ClientContext context;
-    context.set_deadline(
-        absl::ToChronoTime(absl::Now() + client_options.timeout));
+    context.set_deadline(absl::ToChronoTime(absl::Now() + client_options.timeout));
     AnalyzeRequest request;
-    request.mutable_message()->set_id("first");
-    request.mutable_message()->set_text(sequence.At(0));
+    request.mutable_message()->set_id(id);
+    request.mutable_message()->set_text(sequence.At(index));
     AnalyzeResponse response;
     grpc::health::v1::HealthCheckResponse health_response;
     const absl::Time start = absl::Now();
-    const grpc::Status status =
-        options.mode == BenchMode::kHealth
-            ? health->Check(&context, {}, &health_response)
-            : stub->Analyze(&context, request, &response);
-    result.first_us = absl::ToInt64Microseconds(absl::Now() - start);
-    if (!status.ok()) {
-      err << ErrorLine(FromGrpcStatus(status)) << " (first request)\n";
-      return kExitFailure;
+    const grpc::Status status = options.mode == BenchMode::kHealth
+                                    ? health->Check(&context, {}, &health_response)
+                                    : stub->Analyze(&context, request, &response);
+    const int64_t took = absl::ToInt64Microseconds(absl::Now() - start);
+    if (!status.ok()) return FromGrpcStatus(status);
+    return took;
+  };
+  // The first request, before any other traffic on this connection.
+  absl::StatusOr<int64_t> first = single_call(0, "first");
+  if (!first.ok()) {
+    err << ErrorLine(first.status()) << " (first request)\n";
+    return kExitFailure;
+  }
+  result.first_us = *first;
+  if (options.pause_probes > 0) {
+    // Far from the run's indices, so the run cannot repeat a probe's text.
+    constexpr int64_t kProbeIndex = int64_t{1} << 40;
+    std::vector<int64_t> took;
+    for (int i = 0; i < options.pause_probes; ++i) {
+      absl::SleepFor(options.pause);
+      absl::StatusOr<int64_t> probe = single_call(kProbeIndex + i, absl::StrCat("pause-", i));
+      if (!probe.ok()) {
+        err << ErrorLine(probe.status()) << " (pause probe)\n";
+        return kExitFailure;
+      }
+      took.push_back(*probe);
     }
+    std::sort(took.begin(), took.end());
+    result.after_pause_us = took[took.size() / 2];
+    result.pause_probes = options.pause_probes;
+    result.pause_ms = absl::ToInt64Milliseconds(options.pause);
   }
 
   BenchPlan plan(options.warmup, options.duration, options.count);

@@ -86,6 +86,11 @@ struct BenchOptions {
   bool json = false;
   // Seed of the message order; the same seed gives the same sequence.
   uint64_t seed = 1;
+  // Single calls sent after the first request, each after `pause` with no
+  // traffic, before the run: what any request costs after the machine has
+  // been idle, to set the first request's latency against.
+  int pause_probes = 5;
+  absl::Duration pause = absl::Milliseconds(100);
 };
 
 // The built-in message mix: everyday chat lines of many lengths (greetings,
@@ -190,6 +195,10 @@ struct BenchResult {
   LatencySummary latency;
   std::optional<int64_t> first_us;    // first request after connecting
   std::optional<int64_t> connect_us;  // channel connect before it
+  // Median latency of the pause probes (BenchOptions::pause_probes).
+  std::optional<int64_t> after_pause_us;
+  int pause_probes = 0;
+  int64_t pause_ms = 0;
   double cpu_us_per_message = 0;      // this process, per measured message
   double cpu_cores = 0;               // this process, CPU seconds per second
   std::optional<double> server_cpu_us_per_message;

@@ -41,6 +41,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "client/bench.h"
@@ -307,6 +308,14 @@ int RunEngine(const RawOptions& o, const BenchSequence& sequence,
   meter.Stop();
   recorder.Fill(plan.warm_end(), result);
   client::FillCpu(meter, result);
+  std::vector<std::string> rows_per_batch;
+  for (const core::ModelStats& m : (*engine)->Stats().models) {
+    rows_per_batch.push_back(absl::StrFormat(
+        "%s %.2f", m.name,
+        m.batches == 0 ? 0.0 : static_cast<double>(m.inferences) / m.batches));
+  }
+  result->notes.push_back(absl::StrCat("rows per forward pass, bench warm-up included: ",
+                                       absl::StrJoin(rows_per_batch, ", ")));
   (*engine)->Shutdown();
   return 0;
 }
