@@ -49,9 +49,11 @@ struct Engine::ModelEntry {
   std::vector<int64_t> buckets;
   std::atomic<uint64_t> failures{0};
   std::unique_ptr<ModelBatcher> batcher;  // Set once loaded; warm after Start().
-  // Rows and batches the warm-up message took, left out of the counters.
+  // What the warm-up message took, left out of the counters.
   std::atomic<uint64_t> warmup_rows{0};
   std::atomic<uint64_t> warmup_batches{0};
+  std::atomic<int64_t> warmup_queue_ns{0};
+  std::atomic<int64_t> warmup_compute_ns{0};
 
   mutable absl::Mutex mu;
   bool loaded ABSL_GUARDED_BY(mu) = false;
@@ -214,6 +216,8 @@ absl::Status Engine::LoadAndWarm() {
   for (auto& entry : models_) {
     entry->warmup_rows.store(entry->batcher->rows());
     entry->warmup_batches.store(entry->batcher->batches());
+    entry->warmup_queue_ns.store(absl::ToInt64Nanoseconds(entry->batcher->queue_time()));
+    entry->warmup_compute_ns.store(absl::ToInt64Nanoseconds(entry->batcher->compute_time()));
   }
   ready_.store(true);
   return absl::OkStatus();
@@ -437,6 +441,10 @@ EngineStats Engine::Stats() const {
     if (entry->batcher != nullptr) {
       m.inferences = entry->batcher->rows() - entry->warmup_rows.load();
       m.batches = entry->batcher->batches() - entry->warmup_batches.load();
+      m.queue_time =
+          entry->batcher->queue_time() - absl::Nanoseconds(entry->warmup_queue_ns.load());
+      m.compute_time =
+          entry->batcher->compute_time() - absl::Nanoseconds(entry->warmup_compute_ns.load());
     }
     stats.worker_threads += entry->handles;
     m.failures = entry->failures.load();

@@ -114,6 +114,8 @@ struct ModelStats {
   int handles_in_use = 0;
   uint64_t inferences = 0;  // messages (rows) run, warm-up left out
   uint64_t batches = 0;     // forward passes run, warm-up left out
+  absl::Duration queue_time;    // summed over messages, warm-up left out
+  absl::Duration compute_time;  // summed over forward passes, warm-up left out
   uint64_t failures = 0;
   std::string error;
 };

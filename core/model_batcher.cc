@@ -145,10 +145,14 @@ std::vector<ModelBatcher::Request> ModelBatcher::TakeBatch() {
         queue_.front().enqueued + options_.max_delay);
   }
   std::vector<Request> batch;
+  const absl::Time now = absl::Now();
+  absl::Duration waited;
   while (!queue_.empty() && static_cast<int>(batch.size()) < options_.max_batch) {
+    waited += now - queue_.front().enqueued;
     batch.push_back(std::move(queue_.front().request));
     queue_.pop_front();
   }
+  queue_ns_.fetch_add(absl::ToInt64Nanoseconds(waited));
   return batch;
 }
 
@@ -181,8 +185,10 @@ void ModelBatcher::RunBatch(std::vector<Request> batch,
   for (const Request& r : live) input.push_back(r.ids);
   while (static_cast<int>(input.size()) < rows) input.push_back(live.front().ids);
 
+  const absl::Time start = absl::Now();
   absl::StatusOr<std::vector<std::vector<float>>> logits =
       lease->backend().Forward(input, length, pad_id_);
+  compute_ns_.fetch_add(absl::ToInt64Nanoseconds(absl::Now() - start));
   lease.reset();  // The handle is free before the answers go out.
   if (logits.ok() && logits->size() != input.size()) {
     logits = absl::InternalError(absl::StrCat("model '", name_, "' returned ", logits->size(),

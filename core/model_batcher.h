@@ -99,6 +99,10 @@ class ModelBatcher {
   size_t queue_depth() const;
   uint64_t batches() const { return batches_.load(); }
   uint64_t rows() const { return rows_.load(); }
+  // Summed over requests: from Enqueue() to the batch being taken.
+  absl::Duration queue_time() const { return absl::Nanoseconds(queue_ns_.load()); }
+  // Summed over forward passes.
+  absl::Duration compute_time() const { return absl::Nanoseconds(compute_ns_.load()); }
 
  private:
   void WarmThenRun(const Warmup& warmup);
@@ -132,6 +136,8 @@ class ModelBatcher {
   absl::Status warm_status_ ABSL_GUARDED_BY(mu_);
   std::atomic<uint64_t> batches_{0};
   std::atomic<uint64_t> rows_{0};
+  std::atomic<int64_t> queue_ns_{0};
+  std::atomic<int64_t> compute_ns_{0};
   std::vector<std::thread> runners_;
 };
 

@@ -343,31 +343,36 @@ def counters(path):
         st = json.load(open(path))
     except (OSError, ValueError):
         return None
-    return {m.get("name"): (int(m.get("inferences", 0)), int(m.get("batches", 0))) for m in st.get("models", [])}
+    # `lantern status` prints proto field names, 64-bit integers as strings.
+    return {m.get("name"): tuple(int(m.get(k, 0)) for k in ("inferences", "batches", "queue_time_us", "compute_time_us"))
+            for m in st.get("models", [])}
 
 batch_rows = []
 for kind, configs, nruns in (("default", ["rpc_unary_c1", "rpc_unary_c32", "rpc_stream_10k"], machine["runs"]),
                              ("bert", ["bert_rpc_unary_c1", "bert_rpc_unary_c32"], machine["bert_runs"])):
     for idx, config in enumerate(configs):
-        sizes = {}
+        sizes, waits, passes = {}, {}, {}
         for run in range(1, nruns + 1):
             after = counters(os.path.join(work, f"status.{kind}.{run}.{config}.json"))
             before = counters(os.path.join(work, f"status.{kind}.{run}.{configs[idx - 1]}.json")) if idx > 0 else {}
             if not after or before is None:
                 continue
-            for model, (rows_after, batches_after) in after.items():
-                rows_before, batches_before = before.get(model, (0, 0))
-                if batches_after > batches_before:
-                    sizes.setdefault(model, []).append((rows_after - rows_before) / (batches_after - batches_before))
-        if sizes:
-            batch_rows.append((config, ", ".join(f"{m} {statistics.median(v):.2f}" for m, v in sizes.items())))
+            for model, now in after.items():
+                rows_n, batches_n, queue_us, compute_us = (
+                    a - b for a, b in zip(now, before.get(model, (0, 0, 0, 0))))
+                if batches_n > 0:
+                    sizes.setdefault(model, []).append(rows_n / batches_n)
+                    passes.setdefault(model, []).append(compute_us / batches_n)
+                    waits.setdefault(model, []).append(queue_us / rows_n)
+        for m, v in sizes.items():
+            batch_rows.append((config, m, statistics.median(v), statistics.median(passes[m]), statistics.median(waits[m])))
 if batch_rows:
-    w(f"Mean messages per forward pass in the server (GetStatus inferences / batches; at most {machine['max_batch']}):")
+    w("Forward passes in the server, from GetStatus counters (medians over runs of the per-run means):")
     w("")
-    w("| configuration | rows per batch, by model |")
-    w("|---|---|")
-    for config, text in batch_rows:
-        w(f"| {dict(names).get(config, config)} | {text} |")
+    w(f"| configuration | model | rows per pass (at most {machine['max_batch']}) | µs per pass | µs a message waited in the model's queue |")
+    w("|---|---|---:|---:|---:|")
+    for config, model, rows_per, pass_us, wait_us in batch_rows:
+        w(f"| {dict(names).get(config, config)} | {model} | {rows_per:.2f} | {pass_us:,.0f} | {wait_us:,.0f} |")
     w("")
 
 # ---- micro-benchmarks

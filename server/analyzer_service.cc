@@ -78,6 +78,8 @@ void FillStatus(const ServingState& state, v1::GetStatusResponse* response) {
     model->set_inferences(m.inferences);
     model->set_failures(m.failures);
     model->set_batches(m.batches);
+    model->set_queue_time_us(absl::ToInt64Microseconds(m.queue_time));
+    model->set_compute_time_us(absl::ToInt64Microseconds(m.compute_time));
     model->set_error(m.error);
   }
   response->set_requests_served(state.served());

@@ -177,6 +177,30 @@ TEST_F(ModelBatcherTest, QueuedRequestsRunAsOnePaddedBatchWithAnswersInPlace) {
   EXPECT_FLOAT_EQ(d.logits->at(0), 3.0f);
 }
 
+TEST_F(ModelBatcherTest, CountsQueueWaitPerRequestAndComputeTimePerPass) {
+  state_->forward_delay_ms = 20;
+  auto batcher = Make();
+  Answer a, b, c;
+  auto held = std::make_unique<ModelPool::Lease>(*pool_.Acquire(0, absl::InfiniteFuture()));
+  ASSERT_TRUE(batcher->Enqueue(Req(1, &a)).ok());
+  ASSERT_TRUE(batcher->Enqueue(Req(1, &b)).ok());
+  absl::SleepFor(absl::Milliseconds(30));
+  held.reset();
+  a.done.WaitForNotification();
+  b.done.WaitForNotification();
+  EXPECT_EQ(batcher->batches(), 1u);
+  // Both requests waited at least the 30 ms the handle was held.
+  const absl::Duration queued = batcher->queue_time();
+  EXPECT_GE(queued, absl::Milliseconds(60));
+  EXPECT_GE(batcher->compute_time(), absl::Milliseconds(20));
+  // A request run inline never waits in the queue; its pass still counts.
+  ModelBatcher::Request inline_request = Req(1, &c);
+  ASSERT_TRUE(batcher->TryRunInline(inline_request));
+  EXPECT_EQ(batcher->queue_time(), queued);
+  EXPECT_GE(batcher->compute_time(), absl::Milliseconds(40));
+  EXPECT_EQ(batcher->batches(), 2u);
+}
+
 TEST_F(ModelBatcherTest, DelayWaitsForTheBatchToFill) {
   BatchOptions options;
   options.max_batch = 2;
