@@ -535,8 +535,10 @@ std::string FormatBenchTable(const BenchResult& r) {
     absl::StrAppend(&out, "\n");
   }
   if (r.after_pause_us.has_value()) {
-    absl::StrAppendFormat(&out, "  after pause %d µs (median of %d calls, each after %d ms idle)\n",
-                          *r.after_pause_us, r.pause_probes, r.pause_ms);
+    absl::StrAppendFormat(
+        &out,
+        "  after pause %d µs (median of %d calls, each after %d ms idle)\n",
+        *r.after_pause_us, r.pause_probes, r.pause_ms);
   }
   absl::StrAppendFormat(&out,
                         "  cpu         this process %.1f µs/msg (%.2f cores)",
@@ -662,7 +664,8 @@ absl::Status ApplyBenchOptions(const po::variables_map& vm, BenchOptions* o) {
     } else if (mode == "health") {
       o->mode = BenchMode::kHealth;
     } else {
-      return absl::InvalidArgumentError("--mode must be unary, stream or health");
+      return absl::InvalidArgumentError(
+          "--mode must be unary, stream or health");
     }
   }
   if (vm.count("concurrency")) {
@@ -733,7 +736,8 @@ absl::Status ApplyBenchOptions(const po::variables_map& vm, BenchOptions* o) {
   }
   if (vm.count("pause-ms")) {
     const int ms = vm["pause-ms"].as<int>();
-    if (ms < 1 || ms > 60000) return absl::InvalidArgumentError("--pause-ms must be 1..60000");
+    if (ms < 1 || ms > 60000)
+      return absl::InvalidArgumentError("--pause-ms must be 1..60000");
     o->pause = absl::Milliseconds(ms);
   }
   o->verbatim = vm["verbatim"].as<bool>();
@@ -1165,10 +1169,10 @@ SendLag RunStreams(RunContext run, const BenchOptions& options,
 }
 
 std::string LabelOf(const BenchOptions& o) {
-  std::string label = absl::StrCat(
-      "rpc ", o.mode == BenchMode::kUnary    ? "unary"
-              : o.mode == BenchMode::kStream ? "stream"
-                                             : "unary Health/Check");
+  const char* kind = o.mode == BenchMode::kUnary    ? "unary"
+                     : o.mode == BenchMode::kStream ? "stream"
+                                                    : "unary Health/Check";
+  std::string label = absl::StrCat("rpc ", kind);
   if (o.rate.has_value()) {
     absl::StrAppendFormat(
         &label, " open-loop %.0f msg/s (%s)", *o.rate,
@@ -1229,18 +1233,21 @@ int RunBench(const ClientOptions& client_options, const BenchOptions& options,
   }
   result.connect_us = absl::ToInt64Microseconds(absl::Now() - connect_start);
   // One blocking call of the run's kind; its latency, or the error.
-  auto single_call = [&](int64_t index, const std::string& id) -> absl::StatusOr<int64_t> {
+  auto single_call = [&](int64_t index,
+                         const std::string& id) -> absl::StatusOr<int64_t> {
     grpc::ClientContext context;
-    context.set_deadline(absl::ToChronoTime(absl::Now() + client_options.timeout));
+    context.set_deadline(
+        absl::ToChronoTime(absl::Now() + client_options.timeout));
     AnalyzeRequest request;
     request.mutable_message()->set_id(id);
     request.mutable_message()->set_text(sequence.At(index));
     AnalyzeResponse response;
     grpc::health::v1::HealthCheckResponse health_response;
     const absl::Time start = absl::Now();
-    const grpc::Status status = options.mode == BenchMode::kHealth
-                                    ? health->Check(&context, {}, &health_response)
-                                    : stub->Analyze(&context, request, &response);
+    const grpc::Status status =
+        options.mode == BenchMode::kHealth
+            ? health->Check(&context, {}, &health_response)
+            : stub->Analyze(&context, request, &response);
     const int64_t took = absl::ToInt64Microseconds(absl::Now() - start);
     if (!status.ok()) return FromGrpcStatus(status);
     return took;
@@ -1258,7 +1265,8 @@ int RunBench(const ClientOptions& client_options, const BenchOptions& options,
     std::vector<int64_t> took;
     for (int i = 0; i < options.pause_probes; ++i) {
       absl::SleepFor(options.pause);
-      absl::StatusOr<int64_t> probe = single_call(kProbeIndex + i, absl::StrCat("pause-", i));
+      absl::StatusOr<int64_t> probe =
+          single_call(kProbeIndex + i, absl::StrCat("pause-", i));
       if (!probe.ok()) {
         err << ErrorLine(probe.status()) << " (pause probe)\n";
         return kExitFailure;
@@ -1273,9 +1281,10 @@ int RunBench(const ClientOptions& client_options, const BenchOptions& options,
 
   BenchPlan plan(options.warmup, options.duration, options.count);
   BenchRecorder recorder;
-  RunContext run{stub.get(),
-                 options.mode == BenchMode::kHealth ? health.get() : nullptr,
-                 &sequence, &plan, &recorder, client_options.timeout};
+  RunContext run{
+      stub.get(), options.mode == BenchMode::kHealth ? health.get() : nullptr,
+      &sequence,  &plan,
+      &recorder,  client_options.timeout};
   CpuMeter meter(options.server_pid);
   // The meter starts when the warm-up ends, on a thread of its own since
   // the drivers below block until the run is over.

@@ -269,9 +269,9 @@ absl::Status ApplyBenchOptions(const boost::program_options::variables_map& vm,
 
 // Runs the benchmark against `client_options.target` and prints the table
 // (or JSON) on `out`. Per-call deadline: client_options.timeout (unary);
-// streams have none. Returns kExitFailure if the first request failed, the
-// messages could not be loaded, or any measured message was not answered
-// OK; otherwise kExitOk. Progress notes go to `err`.
+// streams have none. Returns kExitFailure if the first request or a pause
+// probe failed, the messages could not be loaded, or any measured message
+// was not answered OK; otherwise kExitOk. Progress notes go to `err`.
 int RunBench(const ClientOptions& client_options, const BenchOptions& options,
              std::ostream& out, std::ostream& err);
 

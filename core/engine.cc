@@ -376,7 +376,6 @@ absl::Status Engine::Dispatch(AnalysisRequest request, AnalysisCallback done,
   return absl::OkStatus();
 }
 
-
 void Engine::Complete(Pending& pending) {
   in_flight_.fetch_sub(1);
   std::vector<Signal> signals;

@@ -9,9 +9,11 @@
 // Scheduling: Submit() validates, normalises and tokenizes on the caller's
 // thread (microseconds), answers from the result cache when it can, and
 // otherwise hands the message to every model's ModelBatcher at once, so the
-// models of the ensemble run concurrently. Forward passes run only on the
-// batchers' runner threads (one per warm handle), never on the caller's. The
-// runner that finishes a message's last model combines the verdict.
+// models of the ensemble run concurrently. Forward passes run on the
+// batchers' runner threads (one per warm handle), except that a message alone
+// in the engine runs its slowest model on the caller's thread when that
+// model's batcher is idle (see dispatch_order_). Whichever thread finishes a
+// message's last model combines the verdict.
 // Thread-safe.
 #ifndef LANTERN_CORE_ENGINE_H_
 #define LANTERN_CORE_ENGINE_H_
@@ -98,7 +100,8 @@ struct Analysis {
 };
 
 // Called exactly once: on a runner thread, or on the thread that called
-// Submit() when the verdict came from the result cache. Errors:
+// Submit() when the verdict came from the result cache or that thread ran the
+// message's last model itself (before Submit() returns). Errors:
 // DeadlineExceeded, Cancelled, Unavailable (shut down mid-way), Internal
 // (every model failed).
 using AnalysisCallback = std::function<void(absl::StatusOr<Analysis>)>;

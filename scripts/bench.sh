@@ -309,7 +309,7 @@ if None not in (d1, e1, r1) and r1:
     w(f"| the engine around them (validation, normalisation, result cache lookup, hand-off to the batchers and their runner threads, combining) | {fmt(e1 - d1)} | {100 * (e1 - d1) / r1:.0f}% |")
     if h1 is not None:
         w(f"| gRPC's own round trip, both sides and the network stack (a Health/Check call: {fmt(h1)} µs) | {fmt(h1)} | {100 * h1 / r1:.0f}% |")
-        w(f"| the rest: Analyze's proto conversion and larger messages, and the engine running on gRPC's threads instead of the benchmark's | {fmt(r1 - e1 - h1)} | {100 * (r1 - e1 - h1) / r1:.0f}% |")
+        w(f"| the rest, between the engine and the RPC: on this VM mostly thread wake-ups and caches cooled while vCPUs halt (docs/performance.md), and Analyze's larger messages | {fmt(r1 - e1 - h1)} | {100 * (r1 - e1 - h1) / r1:.0f}% |")
     else:
         w(f"| gRPC, proto conversion and the network stack, both sides | {fmt(r1 - e1)} | {100 * (r1 - e1) / r1:.0f}% |")
 if None not in (first, after_pause, r1) and health_pause is not None and h1:

@@ -2,8 +2,8 @@
 // models: validation, normalisation, tokenization, one forward pass per
 // model, length bucket and batch size (1 and the engine's default maximum),
 // scoring, and the proto/JSON conversions of the serving path. The model
-// directory is the default one, or
-// --model_dir=DIR (taken out of argv before Google Benchmark's own flags).
+// directory is the default one, or --model_dir=DIR (taken out of argv before
+// Google Benchmark's own flags).
 //
 // Every benchmark but Forward processes one message per iteration, so the
 // reported time is the cost per message of that step; Forward runs "rows"

@@ -116,9 +116,8 @@ absl::StatusOr<RawOptions> Parse(int argc, char** argv) {
   if (vm.count("help") || !vm.count("model-dir")) {
     return absl::InvalidArgumentError(
         "usage: raw_baseline --model-dir DIR [--driver engine|direct] "
-        "[--threads N] [--torch-threads N] [--max-batch N] [--batch-delay-us "
-        "N] "
-        "[--concurrency N | --rate R "
+        "[--threads N] [--torch-threads N] [--max-batch N] "
+        "[--batch-delay-us N] [--concurrency N | --rate R "
         "[--arrivals poisson|fixed]] [--duration S | --count N] [--warmup S] "
         "[--messages FILE] [--repeat-fraction F] [--verbatim] [--seed N] "
         "[--json]");

@@ -70,9 +70,9 @@ OUT=$("${L[@]}" bench --count 60 --concurrency 4 --warmup 0 --pause-probes 2 --p
 grep -q '"sent":60,"ok":60,"errors":{},"unanswered":0' <<<"$OUT" || fail "bench unary: $OUT"
 grep -q '"after_pause_us":[1-9][0-9]*,"pause_probes":2,"pause_ms":5,' <<<"$OUT" \
   || fail "bench unary pause probes: $OUT"
-OUT=$("${L[@]}" bench --mode stream --count 60 --warmup 0 --json) || fail "bench stream failed"
+OUT=$("${L[@]}" bench --mode stream --count 60 --warmup 0 --pause-probes 0 --json) || fail "bench stream failed"
 grep -q '"sent":60,"ok":60,"errors":{},"unanswered":0' <<<"$OUT" || fail "bench stream: $OUT"
-OUT=$("${L[@]}" bench --mode health --count 60 --warmup 0 --json) || fail "bench health failed"
+OUT=$("${L[@]}" bench --mode health --count 60 --warmup 0 --pause-probes 0 --json) || fail "bench health failed"
 grep -q '"label":"rpc unary Health/Check.*"sent":60,"ok":60,"errors":{}' <<<"$OUT" \
   || fail "bench health: $OUT"
 pass "lantern bench: unary, stream and health, 60 calls each, all answered; 2 pause probes timed"
