@@ -79,6 +79,28 @@ absl::StatusOr<Signal> MakeSignal(const config::v1::ModelSpec& spec,
   return signal;
 }
 
+namespace {
+
+// Index of `label` among the labels of model `model`, or InvalidArgument
+// naming `what` (a modifier or a gate).
+absl::StatusOr<int> LabelIndex(const std::vector<config::v1::ModelSpec>& specs,
+                               const std::string& model, const std::string& label,
+                               absl::string_view what) {
+  auto spec = std::find_if(specs.begin(), specs.end(),
+                           [&](const auto& s) { return s.name() == model; });
+  if (spec == specs.end()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        what, " names model '", model, "', which the ensemble does not list"));
+  }
+  for (int i = 0; i < spec->labels_size(); ++i) {
+    if (spec->labels(i).name() == label) return i;
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat(what, " label '", label, "' is not a label of model '", model, "'"));
+}
+
+}  // namespace
+
 absl::StatusOr<Ensemble> Ensemble::Create(
     const config::v1::EnsembleConfig& config,
     const std::vector<config::v1::ModelSpec>& specs) {
@@ -89,28 +111,40 @@ absl::StatusOr<Ensemble> Ensemble::Create(
                 : config.mode();
   e.version_ = config.version();
   for (const config::v1::Modifier& m : config.modifiers()) {
-    auto spec = std::find_if(specs.begin(), specs.end(),
-                             [&](const auto& s) { return s.name() == m.model(); });
-    if (spec == specs.end()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("modifier names model '", m.model(), "', which the ensemble does not list"));
-    }
-    Modifier modifier{m.model(), m.label(), -1, m.strength()};
-    for (int i = 0; i < spec->labels_size(); ++i) {
-      if (spec->labels(i).name() == m.label()) modifier.label_index = i;
-    }
-    if (modifier.label_index < 0) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "modifier label '", m.label(), "' is not a label of model '", m.model(), "'"));
-    }
+    absl::StatusOr<int> index = LabelIndex(specs, m.model(), m.label(), "modifier");
+    if (!index.ok()) return index.status();
     if (m.strength() < 0.0f || m.strength() > 1.0f) {
       return absl::InvalidArgumentError(
           absl::StrCat("strength of modifier '", m.model(), "' must be within 0..1"));
     }
-    e.modifiers_.push_back(std::move(modifier));
+    e.modifiers_.push_back({m.model(), m.label(), *index, m.strength()});
   }
-  if (e.modifiers_.size() >= specs.size()) {
-    return absl::InvalidArgumentError("the ensemble needs at least one model that is not a modifier");
+  for (const config::v1::Gate& g : config.gates()) {
+    absl::StatusOr<int> index = LabelIndex(specs, g.model(), g.label(), "gate");
+    if (!index.ok()) return index.status();
+    e.gates_.push_back({g.model(), g.label(), *index, {g.models().begin(), g.models().end()}});
+  }
+  int ungated_risk_models = 0;
+  for (const config::v1::ModelSpec& spec : specs) {
+    if (e.FindModifier(spec.name()) != nullptr || e.FindGate(spec.name()) != nullptr) continue;
+    const bool gated = std::any_of(e.gates_.begin(), e.gates_.end(), [&](const Gate& g) {
+      return std::find(g.models.begin(), g.models.end(), spec.name()) != g.models.end();
+    });
+    if (!gated) ++ungated_risk_models;
+  }
+  for (const Gate& g : e.gates_) {
+    for (const std::string& model : g.models) {
+      const bool listed = std::any_of(specs.begin(), specs.end(),
+                                      [&](const auto& s) { return s.name() == model; });
+      if (!listed || e.FindModifier(model) != nullptr || e.FindGate(model) != nullptr) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "gate '", g.model, "' applies to '", model, "', which is not a risk model of the ensemble"));
+      }
+    }
+  }
+  if (ungated_risk_models == 0) {
+    return absl::InvalidArgumentError(
+        "the ensemble needs at least one risk model that is neither a modifier nor gated");
   }
   return e;
 }
@@ -120,6 +154,25 @@ const Ensemble::Modifier* Ensemble::FindModifier(const std::string& model) const
     if (m.model == model) return &m;
   }
   return nullptr;
+}
+
+const Ensemble::Gate* Ensemble::FindGate(const std::string& model) const {
+  for (const Gate& g : gates_) {
+    if (g.model == model) return &g;
+  }
+  return nullptr;
+}
+
+float Ensemble::TrustOf(const std::string& model, const std::vector<Signal>& signals) const {
+  float trust = 1.0f;
+  for (const Gate& g : gates_) {
+    if (std::find(g.models.begin(), g.models.end(), model) == g.models.end()) continue;
+    // A gate that could not run says nothing: the model keeps full trust.
+    for (const Signal& s : signals) {
+      if (s.model == g.model) trust *= s.probabilities.at(static_cast<size_t>(g.label_index));
+    }
+  }
+  return trust;
 }
 
 Level Ensemble::LevelFor(float score) const {
@@ -136,6 +189,7 @@ absl::StatusOr<Verdict> Ensemble::Combine(std::vector<Signal> signals,
   float dampening = 1.0f;
   std::vector<const Signal*> risk;
   for (const Signal& s : signals) {
+    if (FindGate(s.model) != nullptr) continue;
     const Modifier* modifier = FindModifier(s.model);
     if (modifier == nullptr) {
       risk.push_back(&s);
@@ -152,16 +206,37 @@ absl::StatusOr<Verdict> Ensemble::Combine(std::vector<Signal> signals,
   if (risk.empty()) {
     return absl::FailedPreconditionError("every risk model of the ensemble was skipped");
   }
+  // Models a gate mostly distrusts still add their (small) weight to the
+  // mean and the vote, but not to the maximum, the confidence or the
+  // factors. If every model is distrusted, all of them count.
+  std::vector<float> trust;
+  std::vector<const Signal*> trusted;
+  for (const Signal* s : risk) {
+    trust.push_back(TrustOf(s->model, signals));
+    if (trust.back() >= 0.5f) trusted.push_back(s);
+  }
+  if (trusted.empty()) trusted = risk;
   float weighted = 0.0f, weights = 0.0f, top_prob = 0.0f, highest_score = 0.0f;
   float lowest = 1.0f, highest = 0.0f;
   std::map<Level, float> votes;
-  const Signal* most_alarmed = risk.front();
-  for (const Signal* s : risk) {
-    const float dampened = s->score * dampening;
-    weighted += s->weight * dampened;
-    weights += s->weight;
-    votes[LevelFor(dampened)] += s->weight;
-    highest_score = std::max(highest_score, dampened);
+  for (size_t i = 0; i < risk.size(); ++i) {
+    const float dampened = risk[i]->score * dampening;
+    const float weight = risk[i]->weight * trust[i];
+    weighted += weight * dampened;
+    weights += weight;
+    votes[LevelFor(dampened)] += weight;
+    if (trust[i] < 0.5f) {
+      v.factors.push_back({absl::StrCat(risk[i]->model, " model set aside (trust ",
+                                        Percent(trust[i]), ")"),
+                           risk[i]->model, {}});
+    }
+  }
+  if (weights <= 0.0f) {
+    return absl::FailedPreconditionError("no trusted risk model of the ensemble produced a signal");
+  }
+  const Signal* most_alarmed = trusted.front();
+  for (const Signal* s : trusted) {
+    highest_score = std::max(highest_score, s->score * dampening);
     top_prob += s->label_probability;
     lowest = std::min(lowest, s->score);
     highest = std::max(highest, s->score);
@@ -190,19 +265,19 @@ absl::StatusOr<Verdict> Ensemble::Combine(std::vector<Signal> signals,
   v.score = std::clamp(v.score, 0.0f, 1.0f);
   const float spread = highest - lowest;
   v.confidence = std::clamp(
-      top_prob / static_cast<float>(risk.size()) * (1.0f - spread), 0.0f, 1.0f);
+      top_prob / static_cast<float>(trusted.size()) * (1.0f - spread), 0.0f, 1.0f);
   v.requires_review = v.level >= Level::kMedium ||
                       (v.level == Level::kLow && v.confidence < kLowConfidence);
   v.recommended_action = std::string(RecommendedAction(v.level));
   v.degraded = !skipped.empty();
 
   std::vector<Factor> factors;
-  for (const Signal* s : risk) {
+  for (const Signal* s : trusted) {
     factors.push_back({absl::StrCat(s->model, " model: ", s->label, " (",
                                     Percent(s->label_probability), ")"),
                        s->model, {}});
   }
-  if (risk.size() > 1) {
+  if (trusted.size() > 1) {
     factors.push_back({spread < 0.25f ? std::string("models agree")
                                       : absl::StrCat("models disagree; ", most_alarmed->model,
                                                      " is the most concerned"),

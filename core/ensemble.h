@@ -71,24 +71,26 @@ absl::StatusOr<Signal> MakeSignal(const config::v1::ModelSpec& spec,
 
 // Combines model signals as ensemble.json says (see CombineMode in
 // proto/lantern/config/v1/model_spec.proto):
-//   risk models  every model that is not a modifier
+//   risk models  every model that is neither a modifier nor a gate
 //   dampening    product over modifiers of (1 - strength * p(label))
-//   WEIGHTED     score = weighted mean of risk scores x dampening;
-//                level from thresholds
-//   CONSERVATIVE_MAX  score = highest risk score x dampening; level from
-//                thresholds
+//   trust        per risk model: product over the gates naming it of
+//                p(gate label); 1 for an ungated model
+//   WEIGHTED     score = mean of risk scores x dampening, weighted by
+//                weight x trust; level from thresholds
+//   CONSERVATIVE_MAX  score = highest risk score x dampening among the
+//                models with trust >= 0.5; level from thresholds
 //   MAJORITY     each risk model votes the level of (its score x
-//                dampening), weighted; most weight wins, ties go higher;
-//                score = weighted mean of the dampened scores
-//   confidence   mean top-label probability of the risk models x
-//                (1 - spread of their scores)
+//                dampening) with weight x trust; most weight wins, ties go
+//                higher; score as in WEIGHTED
+//   confidence   mean top-label probability of the trusted (>= 0.5) risk
+//                models x (1 - spread of their scores)
 //   review       level >= MEDIUM, or LOW with confidence < 0.5
 //   degraded     some model was skipped
 class Ensemble {
  public:
   // `specs` are the models in ensemble order. InvalidArgument if a modifier
-  // names an unknown model or label, a strength is outside 0..1, or every
-  // model is a modifier.
+  // or gate names an unknown model or label, a strength is outside 0..1, a
+  // gate applies to a modifier or gate, or no risk model is left ungated.
   static absl::StatusOr<Ensemble> Create(
       const config::v1::EnsembleConfig& config,
       const std::vector<config::v1::ModelSpec>& specs);
@@ -108,12 +110,22 @@ class Ensemble {
     int label_index = 0;
     float strength = 0.0f;
   };
+  struct Gate {
+    std::string model;
+    std::string label;
+    int label_index = 0;
+    std::vector<std::string> models;
+  };
   Ensemble() = default;
   const Modifier* FindModifier(const std::string& model) const;
+  const Gate* FindGate(const std::string& model) const;
+  // Trust in risk model `model`: the product of its gates' p(label).
+  float TrustOf(const std::string& model, const std::vector<Signal>& signals) const;
 
   config::v1::Thresholds thresholds_;
   config::v1::CombineMode mode_ = config::v1::COMBINE_MODE_WEIGHTED;
   std::vector<Modifier> modifiers_;
+  std::vector<Gate> gates_;
   std::string version_;
 };
 

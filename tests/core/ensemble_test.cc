@@ -219,6 +219,93 @@ TEST(EnsembleTest, BadModifiersAreInvalidArgument) {
             absl::StatusCode::kInvalidArgument);
 }
 
+// Risk models "a" (ungated) and "enc", which gate model "lang" trusts with
+// its label l1 ("english"); lang(p) is a gate signal with p(l1) = p.
+Ensemble MakeGatedEnsemble(config::v1::CombineMode mode) {
+  auto config = Config(mode);
+  auto* gate = config.add_gates();
+  gate->set_model("lang");
+  gate->set_label("l1");
+  gate->add_models("enc");
+  auto e = Ensemble::Create(config, {Spec("a", {0, 1}), Spec("enc", {0, 1}), Spec("lang", {0, 0})});
+  EXPECT_TRUE(e.ok()) << e.status();
+  return *std::move(e);
+}
+Signal Lang(float p) { return MakeTestSignal("lang", 0.0f, p); }
+
+TEST(EnsembleTest, GateScalesTheWeightOfTheModelsItNames) {
+  const Ensemble e = MakeGatedEnsemble(config::v1::COMBINE_MODE_WEIGHTED);
+  // Trusted: (0.2 + 0.9) / 2 = 0.55 -> medium.
+  auto english = e.Combine({MakeTestSignal("a", 0.2f, 0.8f), MakeTestSignal("enc", 0.9f, 0.9f),
+                            Lang(1.0f)},
+                           {});
+  ASSERT_TRUE(english.ok());
+  EXPECT_THAT(english->score, FloatNear(0.55f, 1e-5));
+  EXPECT_EQ(english->level, Level::kMedium);
+  // p(english) = 0.25: (0.2 + 0.25 x 0.9) / 1.25 = 0.34 -> low; enc is set
+  // aside, so a alone decides the confidence and the factors.
+  auto other = e.Combine({MakeTestSignal("a", 0.2f, 0.8f), MakeTestSignal("enc", 0.9f, 0.9f),
+                          Lang(0.25f)},
+                         {});
+  ASSERT_TRUE(other.ok());
+  EXPECT_THAT(other->score, FloatNear(0.34f, 1e-5));
+  EXPECT_EQ(other->level, Level::kLow);
+  EXPECT_THAT(other->confidence, FloatNear(0.8f, 1e-5));
+  EXPECT_THAT(Descriptions(*other), ElementsAre("a model: x (80%)", "enc model set aside (trust 25%)"));
+  // A gate that could not run leaves the model fully trusted.
+  auto no_gate = e.Combine({MakeTestSignal("a", 0.2f, 0.8f), MakeTestSignal("enc", 0.9f, 0.9f)},
+                           {{"lang", "INTERNAL"}});
+  ASSERT_TRUE(no_gate.ok());
+  EXPECT_THAT(no_gate->score, FloatNear(0.55f, 1e-5));
+}
+
+TEST(EnsembleTest, ConservativeMaxIgnoresDistrustedModels) {
+  const Ensemble e = MakeGatedEnsemble(config::v1::COMBINE_MODE_CONSERVATIVE_MAX);
+  auto other = e.Combine({MakeTestSignal("a", 0.3f, 0.8f), MakeTestSignal("enc", 0.9f, 0.9f),
+                          Lang(0.4f)},
+                         {});
+  ASSERT_TRUE(other.ok());
+  EXPECT_THAT(other->score, FloatNear(0.3f, 1e-5));
+  auto english = e.Combine({MakeTestSignal("a", 0.3f, 0.8f), MakeTestSignal("enc", 0.9f, 0.9f),
+                            Lang(0.6f)},
+                           {});
+  ASSERT_TRUE(english.ok());
+  EXPECT_THAT(english->score, FloatNear(0.9f, 1e-5));
+  EXPECT_EQ(english->level, Level::kCritical);
+}
+
+TEST(EnsembleTest, MajorityVotesWithTrustedWeight) {
+  const Ensemble e = MakeGatedEnsemble(config::v1::COMBINE_MODE_MAJORITY);
+  // a votes low with weight 1; enc votes critical with weight 0.3.
+  auto v = e.Combine({MakeTestSignal("a", 0.3f, 0.8f), MakeTestSignal("enc", 0.9f, 0.9f),
+                      Lang(0.3f)},
+                     {});
+  ASSERT_TRUE(v.ok());
+  EXPECT_EQ(v->level, Level::kLow);
+}
+
+TEST(EnsembleTest, BadGatesAreInvalidArgument) {
+  std::vector<config::v1::ModelSpec> specs = {Spec("a", {0, 1}), Spec("enc", {0, 1}),
+                                              Spec("lang", {0, 0})};
+  auto config = Config();
+  auto* gate = config.add_gates();
+  gate->set_model("lang");
+  gate->set_label("english");
+  gate->add_models("enc");
+  EXPECT_THAT(Ensemble::Create(config, specs).status().message(),
+              HasSubstr("gate label 'english' is not a label of model 'lang'"));
+  gate->set_label("l1");
+  gate->add_models("lang");
+  EXPECT_THAT(Ensemble::Create(config, specs).status().message(),
+              HasSubstr("gate 'lang' applies to 'lang', which is not a risk model"));
+  gate->clear_models();
+  gate->add_models("enc");
+  gate->add_models("a");
+  EXPECT_EQ(Ensemble::Create(config, specs).status().code(), absl::StatusCode::kInvalidArgument);
+  gate->set_model("nope");
+  EXPECT_EQ(Ensemble::Create(config, specs).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
 TEST(EnsembleTest, NoSignalsIsFailedPrecondition) {
   const Ensemble e = MakeEnsemble();
   EXPECT_EQ(e.Combine({}, {{"a", "INTERNAL"}}).status().code(),
