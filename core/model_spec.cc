@@ -32,18 +32,19 @@ absl::Status ValidateSpec(const std::string& path,
   if (spec.weight() <= 0.0f) return Invalid(path, "weight must be > 0");
   if (spec.handles() < 0) return Invalid(path, "handles must be >= 0");
   if (spec.tokenizer().type() != "sentencepiece" &&
-      spec.tokenizer().type() != "wordpiece") {
+      spec.tokenizer().type() != "wordpiece" &&
+      spec.tokenizer().type() != "universal_sentence_encoder") {
     return Invalid(path, absl::StrCat("tokenizer.type '", spec.tokenizer().type(),
-                                      "' is not supported (use sentencepiece or "
-                                      "wordpiece)"));
+                                      "' is not supported (use sentencepiece, "
+                                      "wordpiece or universal_sentence_encoder)"));
   }
   if (spec.tokenizer().model().empty()) {
     return Invalid(path, "tokenizer.model is required");
   }
   const config::v1::TokenizerSpec& tok = spec.tokenizer();
-  if (tok.type() == "sentencepiece" &&
+  if (tok.type() != "wordpiece" &&
       (tok.lowercase() || tok.has_strip_accents() || !tok.unk_token().empty())) {
-    // SentencePiece models carry their own normalisation rules.
+    // The other tokenizers carry their own normalisation rules.
     return Invalid(path,
                    "tokenizer.lowercase, strip_accents and unk_token apply to "
                    "wordpiece only");

@@ -27,8 +27,9 @@ absl::StatusOr<std::unique_ptr<Tokenizer>> LoadSentencePieceTokenizer(
     const std::string& model_path);
 
 // Loads the tokenizer a spec describes; `model_path` is spec.model resolved
-// against the spec's folder: "sentencepiece" or "wordpiece" (see
-// core/wordpiece_tokenizer.h). InvalidArgument for an unsupported type.
+// against the spec's folder: "sentencepiece", "wordpiece" (see
+// core/wordpiece_tokenizer.h) or "universal_sentence_encoder" (see
+// core/use_tokenizer.h). InvalidArgument for an unsupported type.
 absl::StatusOr<std::unique_ptr<Tokenizer>> LoadTokenizer(
     const config::v1::TokenizerSpec& spec, const std::string& model_path);
 

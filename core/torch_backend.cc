@@ -102,6 +102,13 @@ void ConfigureTorch(int intra_op_threads) {
   torch::jit::getProfilingMode() = false;
   torch::jit::getExecutorMode() = false;
   at::set_num_threads(intra_op_threads);
+  // int8 models (the encoder's dynamically quantized Linear layers) are
+  // packed for the quantized engine at load time; scripts/use_lite.py
+  // quantizes with oneDNN, the one x86 engine Debian's torch has.
+  const auto& engines = at::globalContext().supportedQEngines();
+  if (std::find(engines.begin(), engines.end(), at::QEngine::ONEDNN) != engines.end()) {
+    at::globalContext().setQEngine(at::QEngine::ONEDNN);
+  }
   // Inter-op threads can only be set once per process; later calls throw.
   try {
     at::set_num_interop_threads(1);
