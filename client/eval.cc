@@ -4,6 +4,7 @@
 #include <thread>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -28,6 +29,14 @@ std::string Pct(int part, int whole) {
 }
 
 double Ratio(int part, int whole) { return whole == 0 ? 0.0 : static_cast<double>(part) / whole; }
+
+// "en", or the suffix of the message's lang_* tag.
+std::string LanguageOf(const std::vector<std::string>& tags) {
+  for (const std::string& tag : tags) {
+    if (absl::StartsWith(tag, "lang_")) return tag.substr(5);
+  }
+  return "en";
+}
 
 }  // namespace
 
@@ -91,6 +100,7 @@ EvalReport Summarize(const std::vector<EvalCase>& cases,
                      const std::vector<CrisisLevel>& predicted,
                      const EvalTargets& targets) {
   EvalReport r;
+  RateCounts& overall = r;
   std::map<std::string, bool> all_false_alarm;
   for (size_t i = 0; i < cases.size(); ++i) {
     const EvalCase& c = cases[i];
@@ -98,17 +108,25 @@ EvalReport Summarize(const std::vector<EvalCase>& cases,
     const bool error = got == lantern::v1::CRISIS_LEVEL_UNSPECIFIED;
     const bool pass = !error && std::find(c.accepted.begin(), c.accepted.end(), got) !=
                                     c.accepted.end();
-    ++r.total;
     r.errors += error;
-    r.passed += pass;
     r.confusion[c.labelled][error ? 0 : got]++;
-    if (IsHigh(c.labelled)) {
-      ++r.high_labelled;
-      r.high_caught += IsHigh(got);
-    }
-    if (c.labelled == lantern::v1::CRISIS_LEVEL_NONE) {
-      ++r.none_labelled;
-      r.none_alarmed += !error && got >= lantern::v1::CRISIS_LEVEL_MEDIUM;
+    RateCounts& language = r.languages[LanguageOf(c.tags)];
+    for (RateCounts* counts : {&language, &overall}) {
+      ++counts->total;
+      counts->passed += pass;
+      if (IsHigh(c.labelled)) {
+        ++counts->high_labelled;
+        counts->high_caught += IsHigh(got);
+      }
+      if (c.labelled == lantern::v1::CRISIS_LEVEL_NONE) {
+        ++counts->none_labelled;
+        counts->none_alarmed += !error && got >= lantern::v1::CRISIS_LEVEL_MEDIUM;
+      }
+      if (c.labelled == lantern::v1::CRISIS_LEVEL_MEDIUM) {
+        ++counts->medium_labelled;
+        counts->medium_flagged += got == lantern::v1::CRISIS_LEVEL_MEDIUM ||
+                                  got == lantern::v1::CRISIS_LEVEL_HIGH;
+      }
     }
     const bool false_alarm =
         std::find(c.tags.begin(), c.tags.end(), kFalseAlarmTag) != c.tags.end();
@@ -131,7 +149,10 @@ EvalReport Summarize(const std::vector<EvalCase>& cases,
   }
   r.high_recall_met = Ratio(r.high_caught, r.high_labelled) >= targets.min_high_recall;
   r.none_alarm_met = Ratio(r.none_alarmed, r.none_labelled) <= targets.max_none_to_medium;
-  r.all_met = r.all_met && r.high_recall_met && r.none_alarm_met && r.errors == 0;
+  r.medium_met = r.medium_labelled == 0 ||
+                 Ratio(r.medium_flagged, r.medium_labelled) >= targets.min_medium_flagged;
+  r.all_met = r.all_met && r.high_recall_met && r.none_alarm_met && r.medium_met &&
+              r.errors == 0;
   return r;
 }
 
@@ -150,6 +171,10 @@ std::string FormatReport(const EvalReport& r, const EvalTargets& targets,
                         "none rated medium or above", Pct(r.none_alarmed, r.none_labelled),
                         r.none_alarmed, r.none_labelled, 100 * targets.max_none_to_medium,
                         met(r.none_alarm_met));
+  absl::StrAppendFormat(&out, "%-34s %8s  (%d/%d)  target >= %.0f%%: %s\n",
+                        "medium rated medium or high", Pct(r.medium_flagged, r.medium_labelled),
+                        r.medium_flagged, r.medium_labelled, 100 * targets.min_medium_flagged,
+                        met(r.medium_met));
   out += "\nconfusion matrix (rows: labelled, columns: predicted)\n";
   absl::StrAppendFormat(&out, "%-10s", "");
   for (int p = 1; p <= 5; ++p) absl::StrAppendFormat(&out, "%9s", kLevelNames[p]);
@@ -158,6 +183,14 @@ std::string FormatReport(const EvalReport& r, const EvalTargets& targets,
     absl::StrAppendFormat(&out, "%-10s", kLevelNames[l]);
     for (int p = 1; p <= 5; ++p) absl::StrAppendFormat(&out, "%9d", r.confusion[l][p]);
     absl::StrAppendFormat(&out, "%9d\n", r.confusion[l][0]);
+  }
+  absl::StrAppendFormat(&out, "\n%-10s %6s %8s %14s %14s %14s\n", "language", "n", "pass",
+                        "high+crit", "none->medium+", "medium->m/h");
+  for (const auto& [language, c] : r.languages) {
+    absl::StrAppendFormat(&out, "%-10s %6d %8s %14s %14s %14s\n", language, c.total,
+                          Pct(c.passed, c.total), Pct(c.high_caught, c.high_labelled),
+                          Pct(c.none_alarmed, c.none_labelled),
+                          Pct(c.medium_flagged, c.medium_labelled));
   }
   absl::StrAppendFormat(&out, "\n%-28s %6s %8s %10s  %s\n", "tag", "n", "pass", "low/none",
                         "target");

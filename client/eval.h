@@ -49,10 +49,11 @@ absl::StatusOr<lantern::v1::CrisisLevel> LevelFromName(absl::string_view name);
 // The default pass rule above.
 std::vector<lantern::v1::CrisisLevel> DefaultAccepted(lantern::v1::CrisisLevel labelled);
 
-// Issue 3's targets.
+// Issues 3 and 9's targets.
 struct EvalTargets {
   double min_high_recall = 0.97;
   double max_none_to_medium = 0.03;
+  double min_medium_flagged = 0.80;  // medium rated medium or high
   double min_false_alarm_low_or_none = 0.90;
   double min_tag_pass = 0.85;
 };
@@ -65,16 +66,25 @@ struct TagReport {
   bool met = false;
 };
 
-struct EvalReport {
+// The headline rates, for all messages or one language.
+struct RateCounts {
   int total = 0;
-  int errors = 0;  // Messages the server answered with an error.
   int passed = 0;
-  int high_labelled = 0, high_caught = 0;    // labelled high/critical
-  int none_labelled = 0, none_alarmed = 0;   // labelled none, rated medium+
+  int high_labelled = 0, high_caught = 0;       // labelled high/critical
+  int none_labelled = 0, none_alarmed = 0;      // labelled none, rated medium+
+  int medium_labelled = 0, medium_flagged = 0;  // labelled medium, rated medium/high
+};
+
+// The rates over all messages, plus the breakdowns.
+struct EvalReport : RateCounts {
+  int errors = 0;  // Messages the server answered with an error.
   // confusion[labelled][predicted], levels 1..5 (index 0 = errors).
   int confusion[6][6] = {};
   std::map<std::string, TagReport> tags;
-  bool high_recall_met = false, none_alarm_met = false, all_met = false;
+  // By language: "en" for messages without a lang_* tag, else the tag's
+  // suffix ("es", "fr", ...).
+  std::map<std::string, RateCounts> languages;
+  bool high_recall_met = false, none_alarm_met = false, medium_met = false, all_met = false;
 };
 
 // `predicted[i]` is the level the server gave cases[i], or

@@ -91,6 +91,29 @@ TEST(EvalTest, SummarizeCountsRecallFalseAlarmsAndFamilies) {
   EXPECT_THAT(text, HasSubstr("all targets: NOT met"));
 }
 
+TEST(EvalTest, SummarizeCountsMediumAndLanguages) {
+  const std::vector<EvalCase> cases = {
+      Case(kMedium, {"depression"}), Case(kMedium, {"panic"}),
+      Case(kMedium, {"depression", "lang_es"}), Case(kHigh, {"ideation", "lang_es"}),
+      Case(kNone, {"everyday", "lang_de"}),
+  };
+  const EvalReport r = Summarize(cases, {kHigh, kLow, kCritical, kHigh, kMedium});
+  // Medium rated medium or high: only the first (critical is too much).
+  EXPECT_EQ(r.medium_labelled, 3);
+  EXPECT_EQ(r.medium_flagged, 1);
+  EXPECT_FALSE(r.medium_met);
+  ASSERT_EQ(r.languages.size(), 3u);
+  EXPECT_EQ(r.languages.at("en").total, 2);
+  EXPECT_EQ(r.languages.at("en").medium_flagged, 1);
+  EXPECT_EQ(r.languages.at("es").high_caught, 1);
+  EXPECT_EQ(r.languages.at("es").medium_flagged, 0);
+  EXPECT_EQ(r.languages.at("de").none_alarmed, 1);
+  const std::string text = FormatReport(r, EvalTargets(), "cases");
+  EXPECT_THAT(text, HasSubstr("medium rated medium or high"));
+  EXPECT_THAT(text, HasSubstr("33.3%"));
+  EXPECT_THAT(text, HasSubstr("es              2"));
+}
+
 TEST(EvalTest, PerfectRunMeetsEveryTarget) {
   const std::vector<EvalCase> cases = {Case(kCritical, {"plan"}), Case(kNone, {"gaming", "false_alarm"})};
   const EvalReport r = Summarize(cases, {kHigh, kLow});
