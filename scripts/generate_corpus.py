@@ -213,8 +213,8 @@ HOPELESS_CORE = [
     "i don't have a future", "i've lost all hope",
 ]
 BURDEN_CORE = [
-    "i'm such a burden", "everyone would be better off without me",
-    "i'm worthless", "i ruin everything", "nobody would miss me",
+    "i'm such a burden", "i only ever let people down",
+    "i'm worthless", "i ruin everything", "i drag everyone down",
     "i hate myself", "i'm a waste of space", "i'm a burden to my family",
 ]
 ISOLATION_CORE = [

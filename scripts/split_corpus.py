@@ -62,6 +62,7 @@ FAMILIES = {
     "panic": "panic and anxiety attacks",
     "abuse": "abuse, violence and unsafe homes or relationships",
     "worried_other": "worried about someone else's safety",
+    "depression": "lasting low mood in plain or clinical words, no thought of dying",
     "distress_general": "acute distress that fits no narrower family",
     "venting": "ordinary stress, sadness and bad days",
     # Ordinary chat.
@@ -78,6 +79,7 @@ FAMILIES = {
     "joke": "jokes and dark-but-harmless humour",
     "benign_keyword": "harmless goodbyes, giveaways, pills, bridges, jumps",
     "media_talk": "talking about films, shows, books, news, games' stories",
+    "wellbeing": "gratitude, self-care, things going well",
     # LGBTQIA+ (always tagged "lgbtqia").
     "lgbtqia_rejection": "rejection by family",
     "lgbtqia_outing": "being outed",
@@ -88,7 +90,7 @@ FAMILIES = {
 }
 FALSE_ALARM_FAMILIES = frozenset({
     "gaming", "competitive", "hyperbole", "irony", "lyric_like", "quote_like",
-    "slang", "joke", "benign_keyword", "media_talk",
+    "slang", "joke", "benign_keyword", "media_talk", "wellbeing",
 })
 # Families whose none/low messages the context model calls "non_literal".
 NON_LITERAL_FAMILIES = frozenset({
