@@ -122,6 +122,10 @@ absl::StatusOr<Ensemble> Ensemble::Create(
   for (const config::v1::Gate& g : config.gates()) {
     absl::StatusOr<int> index = LabelIndex(specs, g.model(), g.label(), "gate");
     if (!index.ok()) return index.status();
+    if (e.FindModifier(g.model()) != nullptr) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("model '", g.model(), "' cannot be both a modifier and a gate"));
+    }
     e.gates_.push_back({g.model(), g.label(), *index, {g.models().begin(), g.models().end()}});
   }
   int ungated_risk_models = 0;

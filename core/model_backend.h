@@ -37,8 +37,9 @@ using BackendLoader =
 absl::StatusOr<std::unique_ptr<ModelBackend>> LoadTorchScriptBackend(
     const std::string& path);
 
-// Process-wide torch settings: intra-op thread count (inter-op 1) and the
-// TorchScript graph executor (the legacy one, without shape profiling).
+// Process-wide torch settings: intra-op thread count (inter-op 1), the
+// TorchScript graph executor (the legacy one, without shape profiling) and
+// the quantized engine (oneDNN) for int8 models.
 // Call once, before loading any model.
 void ConfigureTorch(int intra_op_threads);
 

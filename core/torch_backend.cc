@@ -102,9 +102,9 @@ void ConfigureTorch(int intra_op_threads) {
   torch::jit::getProfilingMode() = false;
   torch::jit::getExecutorMode() = false;
   at::set_num_threads(intra_op_threads);
-  // int8 models (the encoder's dynamically quantized Linear layers) are
-  // packed for the quantized engine at load time; scripts/use_lite.py
-  // quantizes with oneDNN, the one x86 engine Debian's torch has.
+  // int8 Linear layers (the default encoder's) are packed for the
+  // quantized engine when a model loads; scripts/use_lite.py quantizes with
+  // oneDNN, the one x86 engine Debian's torch has.
   const auto& engines = at::globalContext().supportedQEngines();
   if (std::find(engines.begin(), engines.end(), at::QEngine::ONEDNN) != engines.end()) {
     at::globalContext().setQEngine(at::QEngine::ONEDNN);

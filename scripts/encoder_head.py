@@ -23,6 +23,7 @@ import pathlib
 import shutil
 import sys
 import time
+from typing import List
 
 import torch
 from torch import nn
@@ -63,8 +64,8 @@ class Head(nn.Module):
 class EncoderClassifier(nn.Module):
     """Encoder plus the mean probability of several heads (seed copies).
 
-    Returns log(mean softmax), so the server's softmax of the output is the
-    heads' mean probability, as scripts/train_models.py's SeedAverage does.
+    Returns log(mean softmax) (log_mean_softmax), as
+    scripts/train_models.py's SeedAverage does for its copies.
     """
 
     def __init__(self, encoder, heads):
@@ -75,16 +76,18 @@ class EncoderClassifier(nn.Module):
     def forward(self, input_ids: torch.Tensor,
                 attention_mask: torch.Tensor) -> torch.Tensor:
         embedding = self.encoder(input_ids, attention_mask)
-        total = torch.zeros(0)
-        first = True
-        for head in self.heads:
-            probs = torch.softmax(head(embedding), dim=1)
-            if first:
-                total = probs
-                first = False
-            else:
-                total = total + probs
-        return torch.log(total / float(len(self.heads)) + 1e-12)
+        return log_mean_softmax([head(embedding) for head in self.heads])
+
+
+def log_mean_softmax(logits: List[torch.Tensor]) -> torch.Tensor:
+    """log of the mean softmax of several copies' logits (TorchScript).
+
+    A server's softmax of the result is the copies' mean probability.
+    """
+    total = torch.softmax(logits[0], dim=1)
+    for more in logits[1:]:
+        total = total + torch.softmax(more, dim=1)
+    return torch.log(total / float(len(logits)) + 1e-12)
 
 
 @dataclasses.dataclass
@@ -130,24 +133,13 @@ class Encoder:
         with torch.no_grad():
             for start in range(0, len(missing), EMBED_BATCH):
                 chunk = missing[start:start + EMBED_BATCH]
-                out = self.module(*pad(self.encode(chunk)))
+                out = self.module(*use_lite.batch_ids(self.encode(chunk), PAD_ID))
                 for text, row in zip(chunk, out):
                     self.cache[text] = row.clone()
         if len(missing) > 500:
             print(f"  embedded {len(missing)} messages "
                   f"({time.time() - started:.0f}s)", flush=True)
         return torch.stack([self.cache[t] for t in texts])
-
-
-def pad(id_lists):
-    """Right-padded input_ids and attention_mask."""
-    width = max(1, max(len(ids) for ids in id_lists))
-    input_ids = torch.full((len(id_lists), width), PAD_ID, dtype=torch.long)
-    mask = torch.zeros((len(id_lists), width), dtype=torch.long)
-    for row, ids in enumerate(id_lists):
-        input_ids[row, :len(ids)] = torch.tensor(ids, dtype=torch.long)
-        mask[row, :len(ids)] = 1
-    return input_ids, mask
 
 
 def macro_recall(gold, pred, num_labels):
@@ -226,13 +218,13 @@ def export(encoder, heads, path, sample_texts):
         with torch.no_grad():
             expected = torch.log(
                 head_probs(heads, encoder.embed(sample_texts)) + 1e-12)
-            got = served(*pad(ids))
+            got = served(*use_lite.batch_ids(ids, PAD_ID))
             worst = (got - expected).abs().max().item()
             if worst > EXPORT_TOLERANCE:
                 raise RuntimeError(f"{path}: served module differs by "
                                    f"{worst:.2e}")
             for row, one in enumerate(ids[:8]):
-                input_ids, mask = pad([one])
+                input_ids, mask = use_lite.batch_ids([one], PAD_ID)
                 padded = served(nn.functional.pad(input_ids, (0, 5)),
                                 nn.functional.pad(mask, (0, 5)))[0]
                 if not torch.allclose(padded, got[row],

@@ -468,16 +468,8 @@ class SeedAverage(nn.Module):
 
     def forward(self, input_ids: torch.Tensor,
                 attention_mask: torch.Tensor) -> torch.Tensor:
-        total = torch.zeros(0)
-        first = True
-        for copy in self.copies:
-            probs = torch.softmax(copy(input_ids, attention_mask), dim=1)
-            if first:
-                total = probs
-                first = False
-            else:
-                total = total + probs
-        return torch.log(total / float(len(self.copies)) + 1e-12)
+        return encoder_head.log_mean_softmax(
+            [copy(input_ids, attention_mask) for copy in self.copies])
 
 
 # ---------------------------------------------------------------------------

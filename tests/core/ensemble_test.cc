@@ -304,6 +304,18 @@ TEST(EnsembleTest, BadGatesAreInvalidArgument) {
   EXPECT_EQ(Ensemble::Create(config, specs).status().code(), absl::StatusCode::kInvalidArgument);
   gate->set_model("nope");
   EXPECT_EQ(Ensemble::Create(config, specs).status().code(), absl::StatusCode::kInvalidArgument);
+  // A modifier cannot also be a gate.
+  auto both = Config();
+  auto* modifier = both.add_modifiers();
+  modifier->set_model("lang");
+  modifier->set_label("l1");
+  modifier->set_strength(0.5f);
+  auto* gate2 = both.add_gates();
+  gate2->set_model("lang");
+  gate2->set_label("l1");
+  gate2->add_models("enc");
+  EXPECT_THAT(Ensemble::Create(both, specs).status().message(),
+              HasSubstr("cannot be both a modifier and a gate"));
 }
 
 TEST(EnsembleTest, NoSignalsIsFailedPrecondition) {
