@@ -37,9 +37,11 @@ using BackendLoader =
 absl::StatusOr<std::unique_ptr<ModelBackend>> LoadTorchScriptBackend(
     const std::string& path);
 
-// Process-wide torch settings: intra-op thread count (inter-op 1), the
-// TorchScript graph executor (the legacy one, without shape profiling) and
-// the quantized engine (oneDNN) for int8 models.
+// Process-wide settings for running models: torch's intra-op thread count
+// (inter-op 1), the TorchScript graph executor (the legacy one, without
+// shape profiling), the quantized engine (oneDNN) for int8 models, and
+// glibc's mmap and trim thresholds (32 and 64 MiB), so that activations are
+// not mapped and unmapped on every pass.
 // Call once, before loading any model.
 void ConfigureTorch(int intra_op_threads);
 

@@ -7,10 +7,11 @@
 // the first real request.
 //
 // Requests (token ids for one message) wait in a FIFO queue. A runner that
-// sees work first leases a free handle, then takes up to `max_batch`
-// requests, waiting at most `max_delay` after the oldest arrived for the
-// batch to fill (0 = take whatever is queued: batching costs no latency at
-// low load and grows with load). Requests that arrive while every handle is
+// sees work first leases a free handle, then takes the oldest request and up
+// to `max_batch` - 1 more of the same length bucket, in arrival order,
+// waiting at most `max_delay` after the oldest arrived for the batch to fill
+// (0 = take whatever is queued: batching costs no latency at low load and
+// grows with load). Requests of other lengths wait for a pass of their own. Requests that arrive while every handle is
 // busy therefore join the next batch. When nothing is queued and a handle is
 // free, a caller may run its request itself (TryRunInline), saving the
 // hand-off to a runner thread.
@@ -109,9 +110,11 @@ class ModelBatcher {
   bool AllWarmed() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   bool AllServing() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Run();
-  // Up to max_batch queued requests, after waiting up to max_delay for
-  // them; empty when the queue is.
+  // The oldest request and up to max_batch - 1 more of its length bucket,
+  // after waiting up to max_delay for them; empty when the queue is.
   std::vector<Request> TakeBatch();
+  // The smallest length bucket that holds `length` tokens.
+  int64_t LengthBucket(size_t length) const;
   // Runs `batch` on `lease`'s handle (set), released before the answers.
   void RunBatch(std::vector<Request> batch, std::optional<ModelPool::Lease> lease);
 

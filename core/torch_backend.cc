@@ -4,6 +4,8 @@
 #include <torch/csrc/jit/runtime/graph_executor.h>
 #include <torch/script.h>
 
+#include <malloc.h>
+
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
@@ -15,6 +17,9 @@
 
 namespace lantern::core {
 namespace {
+
+// Allocations up to this size come from the heap, not from mmap.
+constexpr int kMmapThreshold = 32 << 20;
 
 class TorchScriptBackend final : public ModelBackend {
  public:
@@ -105,6 +110,14 @@ void ConfigureTorch(int intra_op_threads) {
   // int8 Linear layers (the default encoder's) are packed for the
   // quantized engine when a model loads; scripts/use_lite.py quantizes with
   // oneDNN, the one x86 engine Debian's torch has.
+  // glibc serves allocations above its mmap threshold (128 KiB until it
+  // adapts) with fresh pages and unmaps them on free, so every pass at
+  // batch 8 faulted its activations in anew: the encoder took 2.75 ms a
+  // message instead of 0.55 (docs/performance.md). A fixed threshold keeps
+  // them in the heap, and stops glibc's own adjustment, which only happens
+  // once some large block is freed.
+  mallopt(M_MMAP_THRESHOLD, kMmapThreshold);
+  mallopt(M_TRIM_THRESHOLD, 2 * kMmapThreshold);
   const auto& engines = at::globalContext().supportedQEngines();
   if (std::find(engines.begin(), engines.end(), at::QEngine::ONEDNN) != engines.end()) {
     at::globalContext().setQEngine(at::QEngine::ONEDNN);

@@ -8,7 +8,8 @@
 //                    (open loop, --rate): engine-in-process versus
 //                    engine-behind-gRPC.
 //   --driver direct  the models alone: per message, tokenize, pad to the
-//                    length bucket, Forward on every model of the ensemble,
+//                    length bucket, Forward on every model of the ensemble
+//                    (one pass per model and length bucket),
 //                    softmax and risk (MakeSignal). min(--concurrency,
 //                    --threads) threads, each with its own warm handles,
 //                    each running batches of min(--max-batch, concurrency /
@@ -353,10 +354,11 @@ void ModelInput(const DirectModel& model, const std::vector<int64_t>& tokens,
                               static_cast<int64_t>(ids->size()));
 }
 
-// Runs `texts` (normalised) through every model, one forward pass per model
-// for the whole batch, padded as the engine's batcher pads: rows to the
-// longest row's length bucket, the row count up to the next batch bucket by
-// repeating the first row. Returns the status code (for every message).
+// Runs `texts` (normalised) through every model, padded and grouped as the
+// engine's batcher does: one forward pass per model and length bucket, rows
+// padded to that bucket, the row count up to the next batch bucket by
+// repeating the group's first row. Returns the status code (for every
+// message).
 int RunDirect(const std::vector<DirectModel>& models,
               const std::vector<std::unique_ptr<core::Tokenizer>>& tokenizers,
               const std::vector<int>& batch_buckets, Handles& handles,
@@ -375,31 +377,34 @@ int RunDirect(const std::vector<DirectModel>& models,
         encoded.push_back(*std::move(ids));
       }
     }
-    std::vector<std::vector<int64_t>> rows(texts.size());
-    int64_t length = 0;
+    // Length bucket -> the rows of that length.
+    std::map<int64_t, std::vector<std::vector<int64_t>>> groups;
     for (size_t i = 0; i < texts.size(); ++i) {
-      int64_t row_length = 0;
-      ModelInput(model, encoded[i], &rows[i], &row_length);
-      length = std::max(length, row_length);
+      std::vector<int64_t> row;
+      int64_t length = 0;
+      ModelInput(model, encoded[i], &row, &length);
+      groups[length].push_back(std::move(row));
     }
-    const size_t padded_rows = static_cast<size_t>(
-        *std::lower_bound(batch_buckets.begin(), batch_buckets.end(),
-                          static_cast<int>(rows.size())));
-    while (rows.size() < padded_rows) rows.push_back(rows.front());
-    const absl::Time t1 = absl::Now();
-    absl::StatusOr<std::vector<std::vector<float>>> logits =
-        handles[m]->Forward(rows, length, model.spec.spec.tokenizer().pad_id());
-    const absl::Time t2 = absl::Now();
-    if (!logits.ok()) return static_cast<int>(logits.status().code());
-    for (size_t i = 0; i < texts.size(); ++i) {
-      absl::StatusOr<core::Signal> signal =
-          core::MakeSignal(model.spec.spec, (*logits)[i]);
-      if (!signal.ok()) return static_cast<int>(signal.status().code());
+    times->tokenize += absl::Now() - t0;
+    for (auto& [length, rows] : groups) {
+      const size_t real_rows = rows.size();
+      const size_t padded_rows = static_cast<size_t>(
+          *std::lower_bound(batch_buckets.begin(), batch_buckets.end(),
+                            static_cast<int>(real_rows)));
+      while (rows.size() < padded_rows) rows.push_back(rows.front());
+      const absl::Time t1 = absl::Now();
+      absl::StatusOr<std::vector<std::vector<float>>> logits =
+          handles[m]->Forward(rows, length, model.spec.spec.tokenizer().pad_id());
+      const absl::Time t2 = absl::Now();
+      if (!logits.ok()) return static_cast<int>(logits.status().code());
+      for (size_t i = 0; i < real_rows; ++i) {
+        absl::StatusOr<core::Signal> signal =
+            core::MakeSignal(model.spec.spec, (*logits)[i]);
+        if (!signal.ok()) return static_cast<int>(signal.status().code());
+      }
+      times->forward += t2 - t1;
+      times->score += absl::Now() - t2;
     }
-    const absl::Time t3 = absl::Now();
-    times->tokenize += t1 - t0;
-    times->forward += t2 - t1;
-    times->score += t3 - t2;
   }
   times->messages += static_cast<int64_t>(texts.size());
   return 0;

@@ -155,8 +155,8 @@ TEST_F(ModelBatcherTest, QueuedRequestsRunAsOnePaddedBatchWithAnswersInPlace) {
   // The only handle is busy: the runner waits for it before taking a batch,
   // so everything queued meanwhile runs together.
   auto held = std::make_unique<ModelPool::Lease>(*pool_.Acquire(0, absl::InfiniteFuture()));
-  ASSERT_TRUE(batcher->Enqueue(Req(1, &a)).ok());
-  ASSERT_TRUE(batcher->Enqueue(Req(2, &b)).ok());
+  ASSERT_TRUE(batcher->Enqueue(Req(9, &a)).ok());
+  ASSERT_TRUE(batcher->Enqueue(Req(10, &b)).ok());
   ASSERT_TRUE(batcher->Enqueue(Req(12, &c)).ok());
   EXPECT_EQ(batcher->queue_depth(), 3u);
   held.reset();
@@ -164,8 +164,8 @@ TEST_F(ModelBatcherTest, QueuedRequestsRunAsOnePaddedBatchWithAnswersInPlace) {
   // [a, b, c] padded to 4 rows at the 16 bucket.
   EXPECT_THAT(state_->batch_sizes, ElementsAre(4));
   EXPECT_THAT(state_->lengths, ElementsAre(16));
-  EXPECT_FLOAT_EQ(a.logits->at(0), 1.0f);
-  EXPECT_FLOAT_EQ(b.logits->at(0), 2.0f);
+  EXPECT_FLOAT_EQ(a.logits->at(0), 9.0f);
+  EXPECT_FLOAT_EQ(b.logits->at(0), 10.0f);
   EXPECT_FLOAT_EQ(c.logits->at(0), 12.0f);
   EXPECT_EQ(batcher->batches(), 1u);
   EXPECT_EQ(batcher->rows(), 3u);
@@ -175,6 +175,27 @@ TEST_F(ModelBatcherTest, QueuedRequestsRunAsOnePaddedBatchWithAnswersInPlace) {
   EXPECT_THAT(state_->batch_sizes, ElementsAre(4, 1));
   EXPECT_THAT(state_->lengths, ElementsAre(16, 8));
   EXPECT_FLOAT_EQ(d.logits->at(0), 3.0f);
+}
+
+TEST_F(ModelBatcherTest, BatchesHoldOneLengthBucketOldestFirst) {
+  auto batcher = Make();
+  Answer a, b, c, d;
+  auto held = std::make_unique<ModelPool::Lease>(*pool_.Acquire(0, absl::InfiniteFuture()));
+  // Queued: 12 tokens (bucket 16), 2 (8), 3 (8), 14 (16).
+  ASSERT_TRUE(batcher->Enqueue(Req(12, &a)).ok());
+  ASSERT_TRUE(batcher->Enqueue(Req(2, &b)).ok());
+  ASSERT_TRUE(batcher->Enqueue(Req(3, &c)).ok());
+  ASSERT_TRUE(batcher->Enqueue(Req(14, &d)).ok());
+  held.reset();
+  for (Answer* x : {&a, &b, &c, &d}) x->done.WaitForNotification();
+  // The oldest (a) goes first with d, its bucket's other request; b and c
+  // run next at length 8 instead of padded to 16.
+  EXPECT_THAT(state_->lengths, ElementsAre(16, 8));
+  EXPECT_THAT(state_->batch_sizes, ElementsAre(2, 2));
+  EXPECT_FLOAT_EQ(a.logits->at(0), 12.0f);
+  EXPECT_FLOAT_EQ(b.logits->at(0), 2.0f);
+  EXPECT_FLOAT_EQ(c.logits->at(0), 3.0f);
+  EXPECT_FLOAT_EQ(d.logits->at(0), 14.0f);
 }
 
 TEST_F(ModelBatcherTest, CountsQueueWaitPerRequestAndComputeTimePerPass) {
