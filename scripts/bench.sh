@@ -131,7 +131,7 @@ lines = []
 w = lines.append
 w("# Benchmarks")
 w("")
-w("Written by `scripts/bench.sh` (issue 4); do not edit by hand, run the script again. Every number is")
+w("Written by `scripts/bench.sh` (issues 4 and 9); do not edit by hand, run the script again. Every number is")
 w(f"the median of {machine['runs']} runs (BERT-shaped model: {machine['bert_runs']}) on this machine, server and load")
 w("generator on loopback. Latencies in µs; throughput in messages per second.")
 w("")

@@ -88,6 +88,7 @@ from torch.nn import functional as F
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 import encoder_head  # noqa: E402  (same folder)
 import split_corpus  # noqa: E402
+import use_lite  # noqa: E402
 
 SEED = 1234
 MAX_TOKENS = 64
@@ -357,13 +358,7 @@ def encode(sp, texts):
 
 def pad_batch(id_lists):
     """Right-pads id lists into int64 input_ids and attention_mask."""
-    width = max(1, max(len(ids) for ids in id_lists))
-    input_ids = torch.full((len(id_lists), width), PAD_ID, dtype=torch.long)
-    mask = torch.zeros((len(id_lists), width), dtype=torch.long)
-    for row, ids in enumerate(id_lists):
-        input_ids[row, :len(ids)] = torch.tensor(ids, dtype=torch.long)
-        mask[row, :len(ids)] = 1
-    return input_ids, mask
+    return use_lite.batch_ids(id_lists, PAD_ID)
 
 
 # ---------------------------------------------------------------------------
