@@ -9,8 +9,8 @@
 namespace lantern::server {
 
 grpc::ServerUnaryReactor* AnalyzerService::Analyze(
-    grpc::CallbackServerContext* context, const v1::AnalyzeRequest* request,
-    v1::AnalyzeResponse* response) {
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* request_frame,
+    grpc::ByteBuffer* response_frame) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   auto fail = [this, reactor](const absl::Status& status) {
     state_->Record(status);
@@ -20,19 +20,25 @@ grpc::ServerUnaryReactor* AnalyzerService::Analyze(
     fail(absl::UnavailableError("server is shutting down; retry on another replica"));
     return reactor;
   }
-  if (absl::Status s = CheckRequiredFields(request->has_message(), request->message());
-      !s.ok()) {
-    fail(s);
+  v1::AnalyzeRequest request;
+  absl::Status parsed = ParseFrame(*request_frame, "the request", &request);
+  if (parsed.ok()) parsed = CheckRequiredFields(request.has_message(), request.message());
+  if (!parsed.ok()) {
+    fail(parsed);
     return reactor;
   }
   core::AnalysisRequest work;
-  work.message = ToCoreMessage(request->message());
+  work.message = ToCoreMessage(request.message());
   work.deadline = DeadlineFromChrono(context->deadline());
   work.is_cancelled = [context] { return context->IsCancelled(); };
   const absl::Status submitted = state_->engine().Submit(
       std::move(work),
-      [this, reactor, response](absl::StatusOr<core::Analysis> result) {
-        if (result.ok()) ToProto(*result, response->mutable_analysis());
+      [this, reactor, response_frame](absl::StatusOr<core::Analysis> result) {
+        if (result.ok()) {
+          v1::AnalyzeResponse response;
+          ToProto(*result, response.mutable_analysis());
+          *response_frame = SerializeFrame(response);
+        }
         state_->Record(result.status());
         reactor->Finish(ToGrpcStatus(result.status()));
       });
@@ -40,16 +46,25 @@ grpc::ServerUnaryReactor* AnalyzerService::Analyze(
   return reactor;
 }
 
-grpc::ServerBidiReactor<v1::StreamAnalyzeRequest, v1::StreamAnalyzeResponse>*
+grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>*
 AnalyzerService::StreamAnalyze(grpc::CallbackServerContext* context) {
   return new StreamReactor(state_, context);
 }
 
 grpc::ServerUnaryReactor* AnalyzerService::GetStatus(
-    grpc::CallbackServerContext* context, const v1::GetStatusRequest* /*request*/,
-    v1::GetStatusResponse* response) {
-  FillStatus(*state_, response);
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* request_frame,
+    grpc::ByteBuffer* response_frame) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  v1::GetStatusRequest request;
+  if (absl::Status parsed = ParseFrame(*request_frame, "the request", &request);
+      !parsed.ok()) {
+    state_->Record(parsed);
+    reactor->Finish(ToGrpcStatus(parsed));
+    return reactor;
+  }
+  v1::GetStatusResponse response;
+  FillStatus(*state_, &response);
+  *response_frame = SerializeFrame(response);
   reactor->Finish(grpc::Status::OK);
   return reactor;
 }

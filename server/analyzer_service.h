@@ -1,6 +1,12 @@
 // lantern.v1.Analyzer: thin adapters from protos to the core engine.
 // Inference never runs on a gRPC thread: handlers validate, hand work to the
 // engine and finish the call from the engine's completion callback.
+//
+// Every method is registered raw (ByteBuffer in and out) and parses its own
+// requests. gRPC 1.51's typed callback handlers answer a request that does
+// not parse with UNIMPLEMENTED and an empty message, and a bad frame inside a
+// stream silently ends it with OK; parsing here turns both into
+// INVALID_ARGUMENT that says what was wrong, and counts them.
 #ifndef LANTERN_SERVER_ANALYZER_SERVICE_H_
 #define LANTERN_SERVER_ANALYZER_SERVICE_H_
 
@@ -10,21 +16,27 @@
 
 namespace lantern::server {
 
-class AnalyzerService final : public v1::Analyzer::CallbackService {
+class AnalyzerService final
+    : public v1::Analyzer::WithRawCallbackMethod_Analyze<
+          v1::Analyzer::WithRawCallbackMethod_StreamAnalyze<
+              v1::Analyzer::WithRawCallbackMethod_GetStatus<v1::Analyzer::Service>>> {
  public:
   // `state` must outlive the service.
   explicit AnalyzerService(ServingState* state) : state_(state) {}
 
+  // Request: AnalyzeRequest; response: AnalyzeResponse.
   grpc::ServerUnaryReactor* Analyze(grpc::CallbackServerContext* context,
-                                    const v1::AnalyzeRequest* request,
-                                    v1::AnalyzeResponse* response) override;
+                                    const grpc::ByteBuffer* request,
+                                    grpc::ByteBuffer* response) override;
 
-  grpc::ServerBidiReactor<v1::StreamAnalyzeRequest, v1::StreamAnalyzeResponse>*
-  StreamAnalyze(grpc::CallbackServerContext* context) override;
+  // Frames: StreamAnalyzeRequest in, StreamAnalyzeResponse out.
+  grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* StreamAnalyze(
+      grpc::CallbackServerContext* context) override;
 
+  // Request: GetStatusRequest; response: GetStatusResponse.
   grpc::ServerUnaryReactor* GetStatus(grpc::CallbackServerContext* context,
-                                      const v1::GetStatusRequest* request,
-                                      v1::GetStatusResponse* response) override;
+                                      const grpc::ByteBuffer* request,
+                                      grpc::ByteBuffer* response) override;
 
  private:
   ServingState* const state_;

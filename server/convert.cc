@@ -2,6 +2,10 @@
 
 #include <string>
 
+#include "absl/strings/str_cat.h"
+#include "grpcpp/support/proto_buffer_reader.h"
+#include "grpcpp/impl/codegen/proto_utils.h"
+
 namespace lantern::server {
 
 grpc::Status ToGrpcStatus(const absl::Status& status) {
@@ -9,6 +13,29 @@ grpc::Status ToGrpcStatus(const absl::Status& status) {
   // absl::StatusCode and grpc::StatusCode share their numbering.
   return grpc::Status(static_cast<grpc::StatusCode>(status.code()),
                       std::string(status.message()));
+}
+
+absl::Status ParseFrame(const grpc::ByteBuffer& frame, absl::string_view what,
+                        google::protobuf::Message* out) {
+  grpc::ByteBuffer copy(frame);  // Shares the slices; the reader consumes it.
+  grpc::ProtoBufferReader reader(&copy);
+  if (reader.status().ok() && out->ParseFromZeroCopyStream(&reader)) {
+    return absl::OkStatus();
+  }
+  out->Clear();
+  return absl::InvalidArgumentError(absl::StrCat(
+      what, " is not a valid ", out->GetTypeName(), " (", frame.Length(),
+      " bytes that do not parse as protobuf: corrupt, truncated or nested too "
+      "deep)"));
+}
+
+grpc::ByteBuffer SerializeFrame(const google::protobuf::Message& message) {
+  grpc::ByteBuffer frame;
+  bool own_buffer = false;
+  // Serializing a message built by this server cannot fail.
+  (void)grpc::SerializationTraits<google::protobuf::Message>::Serialize(
+      message, &frame, &own_buffer);
+  return frame;
 }
 
 absl::Status CheckRequiredFields(bool has_message, const v1::ChatMessage& message) {

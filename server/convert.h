@@ -6,8 +6,11 @@
 #include <chrono>
 
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "core/engine.h"
+#include "google/protobuf/message.h"
+#include "grpcpp/support/byte_buffer.h"
 #include "grpcpp/support/status.h"
 #include "lantern/v1/analyzer.pb.h"
 
@@ -15,6 +18,17 @@ namespace lantern::server {
 
 // Same code, same message.
 grpc::Status ToGrpcStatus(const absl::Status& status);
+
+// Parses one request frame received by a raw method (see
+// server/analyzer_service.h). InvalidArgument naming `what` when the bytes
+// are not a valid message of `out`'s type (bad wire format, truncated,
+// nested deeper than protobuf's recursion limit). The bytes are never
+// echoed.
+absl::Status ParseFrame(const grpc::ByteBuffer& frame, absl::string_view what,
+                        google::protobuf::Message* out);
+
+// Serializes a response for a raw method.
+grpc::ByteBuffer SerializeFrame(const google::protobuf::Message& message);
 
 // InvalidArgument when a request has no message, or its message no text.
 absl::Status CheckRequiredFields(bool has_message, const v1::ChatMessage& message);

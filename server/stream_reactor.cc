@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "absl/strings/str_cat.h"
 #include "core/text.h"
 #include "server/convert.h"
 
@@ -44,8 +45,8 @@ void StreamReactor::OnReadDone(bool ok) {
     Run(actions);
     return;
   }
-  v1::StreamAnalyzeRequest request = std::move(request_);
-  request_.Clear();
+  grpc::ByteBuffer frame;
+  frame.Swap(&frame_);
   uint64_t sequence;
   {
     absl::MutexLock lock(&mu_);
@@ -57,7 +58,7 @@ void StreamReactor::OnReadDone(bool ok) {
     sequence = next_sequence_++;
     ++in_flight_;
   }
-  Handle(std::move(request), sequence);
+  Handle(frame, sequence);
   Actions actions;
   {
     absl::MutexLock lock(&mu_);
@@ -66,7 +67,14 @@ void StreamReactor::OnReadDone(bool ok) {
   Run(actions);
 }
 
-void StreamReactor::Handle(v1::StreamAnalyzeRequest request, uint64_t sequence) {
+void StreamReactor::Handle(const grpc::ByteBuffer& frame, uint64_t sequence) {
+  v1::StreamAnalyzeRequest request;
+  if (absl::Status parsed = ParseFrame(
+          frame, absl::StrCat("stream message ", sequence), &request);
+      !parsed.ok()) {
+    RejectFrame(parsed, sequence);
+    return;
+  }
   v1::StreamAnalyzeResponse response;
   response.set_message_id(EchoableId(request));
   response.set_sequence(sequence);
@@ -91,6 +99,22 @@ void StreamReactor::Handle(v1::StreamAnalyzeRequest request, uint64_t sequence) 
   Answer(std::move(response), status);
 }
 
+void StreamReactor::RejectFrame(const absl::Status& status, uint64_t sequence) {
+  state_->Record(status);
+  Actions actions;
+  {
+    absl::MutexLock lock(&mu_);
+    --in_flight_;
+    bad_frame_ = absl::InvalidArgumentError(absl::StrCat(
+        status.message(),
+        "; every message before it was answered, nothing after it was read; "
+        "resend from sequence ",
+        sequence, " on a new stream"));
+    actions = NextLocked();
+  }
+  Run(actions);
+}
+
 void StreamReactor::Answer(v1::StreamAnalyzeResponse response,
                            const absl::Status& status) {
   if (!status.ok()) {
@@ -102,7 +126,7 @@ void StreamReactor::Answer(v1::StreamAnalyzeResponse response,
   {
     absl::MutexLock lock(&mu_);
     --in_flight_;
-    outbox_.push_back(std::move(response));
+    outbox_.push_back(SerializeFrame(response));
     actions = NextLocked();
   }
   Run(actions);
@@ -167,7 +191,7 @@ StreamReactor::Actions StreamReactor::NextLocked() {
       actions.write = &outbox_.front();
     }
   }
-  const bool stop_reading = reads_done_ || draining_ || broken;
+  const bool stop_reading = reads_done_ || draining_ || broken || !bad_frame_.ok();
   const size_t pending = static_cast<size_t>(in_flight_) + outbox_.size();
   if (!reading_ && !stop_reading &&
       pending < static_cast<size_t>(state_->stream_window())) {
@@ -190,6 +214,10 @@ grpc::Status StreamReactor::FinalStatusLocked() const {
     return grpc::Status(grpc::StatusCode::UNAVAILABLE,
                         "could not write answers; the client went away");
   }
+  if (!bad_frame_.ok()) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                        std::string(bad_frame_.message()));
+  }
   if (draining_ && !reads_done_) {
     return grpc::Status(grpc::StatusCode::UNAVAILABLE,
                         "server is shutting down; every message it read was "
@@ -200,7 +228,7 @@ grpc::Status StreamReactor::FinalStatusLocked() const {
 
 void StreamReactor::Run(const Actions& actions) {
   if (actions.write != nullptr) StartWrite(actions.write);
-  if (actions.read) StartRead(&request_);
+  if (actions.read) StartRead(&frame_);
   if (actions.finish) Finish(actions.status);
 }
 

@@ -10,7 +10,13 @@
 // callback has come back, so no callback can touch a deleted reactor:
 //   client half-close  -> OK once all answers are written
 //   server draining    -> UNAVAILABLE once all answers are written
+//   unparseable frame  -> INVALID_ARGUMENT naming its sequence number, once
+//                         the messages before it are answered; nothing
+//                         after it is read
 //   client cancel      -> CANCELLED once in-flight work has returned
+//
+// Frames are raw (see server/analyzer_service.h): StreamAnalyzeRequest in,
+// StreamAnalyzeResponse out.
 #ifndef LANTERN_SERVER_STREAM_REACTOR_H_
 #define LANTERN_SERVER_STREAM_REACTOR_H_
 
@@ -28,8 +34,7 @@
 namespace lantern::server {
 
 class StreamReactor final
-    : public grpc::ServerBidiReactor<v1::StreamAnalyzeRequest,
-                                     v1::StreamAnalyzeResponse>,
+    : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>,
       public Drainable {
  public:
   // Starts reading, or finishes at once with UNAVAILABLE when draining.
@@ -48,12 +53,15 @@ class StreamReactor final
   // What to do next; decided under mu_, carried out after releasing it.
   struct Actions {
     bool read = false;
-    const v1::StreamAnalyzeResponse* write = nullptr;
+    const grpc::ByteBuffer* write = nullptr;
     bool finish = false;
     grpc::Status status;
   };
 
-  void Handle(v1::StreamAnalyzeRequest request, uint64_t sequence);
+  void Handle(const grpc::ByteBuffer& frame, uint64_t sequence);
+  // Ends reading at a frame that does not parse: the call finishes with
+  // INVALID_ARGUMENT once everything before it is answered.
+  void RejectFrame(const absl::Status& status, uint64_t sequence);
   // Queues the answer to the message `response` belongs to (`status` is its
   // outcome) and records it in the counters.
   void Answer(v1::StreamAnalyzeResponse response, const absl::Status& status);
@@ -66,11 +74,11 @@ class StreamReactor final
   const std::shared_ptr<std::atomic<bool>> cancelled_flag_;
   bool registered_ = false;
   // Target of the read in progress; only the read's callback touches it.
-  v1::StreamAnalyzeRequest request_;
+  grpc::ByteBuffer frame_;
 
   absl::Mutex mu_;
   // Answers not yet written; the front is being written while writing_.
-  std::deque<v1::StreamAnalyzeResponse> outbox_ ABSL_GUARDED_BY(mu_);
+  std::deque<grpc::ByteBuffer> outbox_ ABSL_GUARDED_BY(mu_);
   uint64_t next_sequence_ ABSL_GUARDED_BY(mu_) = 0;
   int in_flight_ ABSL_GUARDED_BY(mu_) = 0;  // read, not yet answered
   bool reading_ ABSL_GUARDED_BY(mu_) = false;
@@ -79,6 +87,8 @@ class StreamReactor final
   bool draining_ ABSL_GUARDED_BY(mu_) = false;
   bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
   bool write_failed_ ABSL_GUARDED_BY(mu_) = false;
+  // Set by the first frame that does not parse; reading stops there.
+  absl::Status bad_frame_ ABSL_GUARDED_BY(mu_);
   bool finished_ ABSL_GUARDED_BY(mu_) = false;
   grpc::Status drained_status_ ABSL_GUARDED_BY(mu_);
 };
