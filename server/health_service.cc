@@ -108,18 +108,23 @@ HealthService::HealthService(const std::vector<std::string>& services) {
 
 void HealthService::SetServing(bool serving) {
   Broadcast(serving ? HealthCheckResponse::SERVING : HealthCheckResponse::NOT_SERVING,
-            /*last=*/false);
+            /*draining=*/false, /*last=*/false);
+}
+
+void HealthService::StartDraining() {
+  Broadcast(HealthCheckResponse::NOT_SERVING, /*draining=*/true, /*last=*/false);
 }
 
 void HealthService::Shutdown() {
-  Broadcast(HealthCheckResponse::NOT_SERVING, /*last=*/true);
+  Broadcast(HealthCheckResponse::NOT_SERVING, /*draining=*/true, /*last=*/true);
 }
 
-void HealthService::Broadcast(ServingStatus status, bool last) {
+void HealthService::Broadcast(ServingStatus status, bool draining, bool last) {
   std::vector<std::pair<WatchReactor*, WatchReactor::Actions>> todo;
   {
     absl::MutexLock lock(&mu_);
-    if (shut_down_) return;
+    if (shut_down_ || (draining_ && !draining)) return;
+    draining_ = draining;
     shut_down_ = last;
     for (auto& [name, s] : statuses_) s = status;
     for (WatchReactor* watcher : watchers_) {

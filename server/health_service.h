@@ -33,8 +33,12 @@ class HealthService final : public grpc::health::v1::Health::CallbackService {
   explicit HealthService(const std::vector<std::string>& services);
 
   // Sets every registered service SERVING or NOT_SERVING and tells watchers.
-  // Ignored after Shutdown().
+  // Ignored after StartDraining() or Shutdown().
   void SetServing(bool serving);
+
+  // NOT_SERVING for good; watchers are told and stay open, so load balancers
+  // polling or watching see it while the server still answers.
+  void StartDraining();
 
   // NOT_SERVING for good: watchers get it and their calls end.
   void Shutdown();
@@ -50,7 +54,8 @@ class HealthService final : public grpc::health::v1::Health::CallbackService {
 
  private:
   class WatchReactor;
-  void Broadcast(ServingStatus status, bool last);
+  // `draining` makes the status final; `last` also ends every watch.
+  void Broadcast(ServingStatus status, bool draining, bool last);
   void Unregister(WatchReactor* watcher);
   ServingStatus StatusLocked(const std::string& service) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -58,6 +63,7 @@ class HealthService final : public grpc::health::v1::Health::CallbackService {
   absl::Mutex mu_;
   std::map<std::string, ServingStatus> statuses_ ABSL_GUARDED_BY(mu_);
   std::set<WatchReactor*> watchers_ ABSL_GUARDED_BY(mu_);
+  bool draining_ ABSL_GUARDED_BY(mu_) = false;
   bool shut_down_ ABSL_GUARDED_BY(mu_) = false;
 };
 

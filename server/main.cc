@@ -30,10 +30,13 @@ int main(int argc, char** argv) {
     core::LogError(srv.status().ToString());
     return 1;
   }
+  // The first signal starts the shutdown; a second ends its grace period.
   std::thread([&srv] {
-    const int signal = server::WaitForTerminationSignal();
-    core::LogInfo(signal == SIGTERM ? "SIGTERM received" : "SIGINT received");
-    (*srv)->RequestShutdown();
+    for (;;) {
+      const int signal = server::WaitForTerminationSignal();
+      core::LogInfo(signal == SIGTERM ? "SIGTERM received" : "SIGINT received");
+      (*srv)->RequestShutdown();
+    }
   }).detach();
   return (*srv)->Run().ok() ? 0 : 1;
 }

@@ -53,9 +53,14 @@ po::options_description Describe(ServerOptions& o, std::string& config_file) {
        "text); 0 turns the cache off.")
       ("stream-window", po::value(&o.stream_window)->default_value(o.stream_window),
        "Messages a stream may have read but not yet answered (flow control).")
+      ("shutdown-grace-ms",
+       po::value(&o.shutdown_grace_ms)->default_value(o.shutdown_grace_ms),
+       "On SIGTERM/SIGINT, how long health reports NOT_SERVING and new calls get "
+       "UNAVAILABLE while the port stays open, before it closes (0 = close at once; "
+       "a second signal ends it early).")
       ("drain-timeout-ms",
        po::value(&o.drain_timeout_ms)->default_value(o.drain_timeout_ms),
-       "On SIGTERM/SIGINT, how long calls in flight may take to finish.")
+       "After the grace period, how long calls in flight may take to finish.")
       ("log-level", po::value(&o.log_level)->default_value(o.log_level),
        "debug, info, warning or error. Logs never contain message text.");
   return desc;
@@ -87,6 +92,9 @@ absl::Status Validate(const ServerOptions& o) {
   if (o.handles < 0) return absl::InvalidArgumentError("--handles must be >= 0");
   if (o.cache_entries < 0) return absl::InvalidArgumentError("--cache-entries must be >= 0");
   if (o.batch_delay_us < 0) return absl::InvalidArgumentError("--batch-delay-us must be >= 0");
+  if (o.shutdown_grace_ms < 0) {
+    return absl::InvalidArgumentError("--shutdown-grace-ms must be >= 0");
+  }
   if (o.drain_timeout_ms < 0) {
     return absl::InvalidArgumentError("--drain-timeout-ms must be >= 0");
   }

@@ -40,7 +40,11 @@ struct ServerOptions {
   int cache_entries = 16384;
   // Messages one stream may have read but not yet answered.
   int stream_window = 32;
-  // After SIGTERM/SIGINT, how long calls in flight may take to finish.
+  // After SIGTERM/SIGINT: how long health reports NOT_SERVING (and new calls
+  // get UNAVAILABLE) before the listener closes, so load balancers that poll
+  // health stop sending first. Skipped if the server never became SERVING.
+  int shutdown_grace_ms = 2000;
+  // Then how long calls in flight may take to finish.
   int drain_timeout_ms = 10000;
   // debug, info, warning or error.
   std::string log_level = "info";

@@ -116,7 +116,11 @@ absl::Status Server::Run() {
 
 void Server::RequestShutdown() {
   absl::MutexLock lock(&shutdown_mu_);
-  if (!shutdown_requested_.HasBeenNotified()) shutdown_requested_.Notify();
+  if (!shutdown_requested_.HasBeenNotified()) {
+    shutdown_requested_.Notify();
+  } else if (!grace_cut_.HasBeenNotified()) {
+    grace_cut_.Notify();
+  }
 }
 
 void Server::Shutdown() {
@@ -126,10 +130,22 @@ void Server::Shutdown() {
     shut_down_ = true;
     if (!shutdown_requested_.HasBeenNotified()) shutdown_requested_.Notify();
   }
+  // Refuse new work first, with the port still open: health answers
+  // NOT_SERVING and new calls UNAVAILABLE, so nothing is refused at the
+  // connection level while load balancers catch up.
+  health_.StartDraining();
+  state_.StartDraining();
+  const bool was_serving = warm_done_.HasBeenNotified() && warm_status_.ok();
+  if (was_serving && options_.shutdown_grace_ms > 0) {
+    core::LogInfo(absl::StrFormat(
+        "shutting down: health NOT_SERVING, new calls UNAVAILABLE; port closes in %d ms",
+        options_.shutdown_grace_ms));
+    grace_cut_.WaitForNotificationWithTimeout(
+        absl::Milliseconds(options_.shutdown_grace_ms));
+  }
   core::LogInfo(absl::StrFormat("draining: up to %d ms for calls in flight",
                                 options_.drain_timeout_ms));
-  health_.Shutdown();  // Watchers see NOT_SERVING, then their calls end.
-  state_.StartDraining();
+  health_.Shutdown();  // Watches end.
   server_->Shutdown(std::chrono::system_clock::now() +
                     std::chrono::milliseconds(options_.drain_timeout_ms));
   engine_->Shutdown();

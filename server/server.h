@@ -4,8 +4,10 @@
 //
 // Create() starts listening at once with health NOT_SERVING and warms the
 // models on a background thread; health turns SERVING when every model is
-// warm. Shutdown() drains: health NOT_SERVING, new calls UNAVAILABLE, calls
-// in flight get up to the drain timeout, streams end with UNAVAILABLE.
+// warm. Shutdown() drains: health NOT_SERVING and new calls UNAVAILABLE at
+// once, streams answer what they read and end with UNAVAILABLE; the port
+// stays open for the grace period, then closes and calls in flight get up to
+// the drain timeout.
 #ifndef LANTERN_SERVER_SERVER_H_
 #define LANTERN_SERVER_SERVER_H_
 
@@ -44,10 +46,11 @@ class Server {
   absl::Status Run();
 
   // Asks Run() to return. Safe from any thread, including signal waiters.
+  // Called again once shutdown has begun, ends the grace period early.
   void RequestShutdown();
 
-  // Drains and stops. Idempotent; blocks for at most the drain timeout plus
-  // the time queued work takes.
+  // Drains and stops. Idempotent; blocks for the grace period plus at most
+  // the drain timeout plus the time queued work takes.
   void Shutdown();
 
  private:
@@ -67,6 +70,7 @@ class Server {
   absl::Notification warm_done_;
   absl::Status warm_status_;  // Written before warm_done_ is notified.
   absl::Notification shutdown_requested_;
+  absl::Notification grace_cut_;
   absl::Mutex shutdown_mu_;
   bool shut_down_ ABSL_GUARDED_BY(shutdown_mu_) = false;
 };

@@ -50,18 +50,23 @@ void StreamReactor::OnReadDone(bool ok) {
   uint64_t sequence;
   {
     absl::MutexLock lock(&mu_);
-    reading_ = false;
     // A read that lands after the call was finished (draining raced with
     // the client's write) cannot be answered; the client sees no answer
     // for it and the UNAVAILABLE status tells it to resend.
-    if (finished_) return;
+    if (finished_) {
+      reading_ = false;
+      return;
+    }
     sequence = next_sequence_++;
     ++in_flight_;
   }
+  // reading_ stays set until Handle() has decided, so an answer completing
+  // meanwhile cannot start the next read past a frame that does not parse.
   Handle(frame, sequence);
   Actions actions;
   {
     absl::MutexLock lock(&mu_);
+    reading_ = false;
     actions = NextLocked();  // Read ahead while the engine works.
   }
   Run(actions);

@@ -35,8 +35,10 @@ class LifecycleTest : public ::testing::Test {
     dir_ = WriteModelDir({{"only", {{"calm", 0.0f}, {"danger", 1.0f}}}});
   }
 
-  std::unique_ptr<Server> Start(int drain_timeout_ms = 10000, int max_batch = 8) {
+  std::unique_ptr<Server> Start(int drain_timeout_ms = 10000, int max_batch = 8,
+                                int shutdown_grace_ms = 0) {
     ServerOptions options;
+    options.shutdown_grace_ms = shutdown_grace_ms;
     options.max_batch = max_batch;
     options.listen = "127.0.0.1:0";
     options.model_dir = dir_;
@@ -125,6 +127,37 @@ TEST_F(LifecycleTest, ShutdownLetsCallsInFlightFinish) {
   caller.join();
   EXPECT_TRUE(in_flight.ok()) << in_flight.status();
   EXPECT_FALSE(client->Analyze(Message("late", "hello"), absl::Seconds(2)).ok());
+}
+
+TEST_F(LifecycleTest, GracePeriodAnswersHealthAndRefusesCallsBeforeThePortCloses) {
+  auto server = Start(/*drain_timeout_ms=*/10000, /*max_batch=*/8,
+                      /*shutdown_grace_ms=*/60000);
+  ASSERT_TRUE(server->WaitForWarmup().ok());
+  auto client = Connect(*server);
+  ASSERT_TRUE(client->Analyze(Message("before", "hello")).ok());
+  std::thread stopper([&] { server->Shutdown(); });
+  // Health turns NOT_SERVING while the port is open, and stays so.
+  absl::StatusOr<HealthCheckResponse::ServingStatus> health;
+  do {
+    health = client->CheckHealth("");
+    ASSERT_TRUE(health.ok()) << health.status();
+  } while (*health == HealthCheckResponse::SERVING);
+  EXPECT_EQ(*health, HealthCheckResponse::NOT_SERVING);
+  EXPECT_EQ(client->CheckHealth("lantern.v1.Analyzer").value(),
+            HealthCheckResponse::NOT_SERVING);
+  // A new call is answered, with UNAVAILABLE, not refused by the transport.
+  auto late = client->Analyze(Message("late", "hello"));
+  EXPECT_EQ(late.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(late.status().message(), HasSubstr("shutting down"));
+  auto stream = client->OpenStream();
+  v1::StreamAnalyzeResponse response;
+  EXPECT_FALSE(stream->Read(&response));
+  EXPECT_EQ(stream->Finish().code(), absl::StatusCode::kUnavailable);
+  // A second request (a second SIGTERM) ends the 60 s grace period early.
+  server->RequestShutdown();
+  stopper.join();
+  EXPECT_EQ(client->CheckHealth("").status().code(),
+            absl::StatusCode::kUnavailable);
 }
 
 TEST_F(LifecycleTest, DrainEndsOpenStreamWithUnavailableAfterAnsweringIt) {

@@ -34,6 +34,7 @@ TEST(OptionsTest, DefaultsAreLocalAndShippedModels) {
   EXPECT_EQ(parsed->options.listen, "127.0.0.1:50051");
   EXPECT_EQ(parsed->options.model_dir, DefaultModelDir());
   EXPECT_EQ(parsed->options.threads, 2);
+  EXPECT_EQ(parsed->options.shutdown_grace_ms, 2000);
   EXPECT_EQ(parsed->options.drain_timeout_ms, 10000);
   EXPECT_EQ(parsed->options.log_level, "info");
 }
@@ -42,7 +43,8 @@ TEST(OptionsTest, CommandLineSetsEveryField) {
   auto parsed = Parse({"--listen", "0.0.0.0:9000", "--model-dir", "/m", "--threads=4",
                        "--torch-threads", "2", "--handles", "3", "--max-message-chars",
                        "100", "--max-queue", "50", "--stream-window", "8",
-                       "--drain-timeout-ms", "500", "--log-level", "debug",
+                       "--drain-timeout-ms", "500", "--shutdown-grace-ms", "0",
+                       "--log-level", "debug",
                        "--cache-entries", "0", "--max-batch", "16", "--batch-delay-us", "250"});
   ASSERT_TRUE(parsed.ok()) << parsed.status();
   const ServerOptions& o = parsed->options;
@@ -55,6 +57,7 @@ TEST(OptionsTest, CommandLineSetsEveryField) {
   EXPECT_EQ(o.max_queue, 50);
   EXPECT_EQ(o.stream_window, 8);
   EXPECT_EQ(o.drain_timeout_ms, 500);
+  EXPECT_EQ(o.shutdown_grace_ms, 0);
   EXPECT_EQ(o.log_level, "debug");
   EXPECT_EQ(o.cache_entries, 0);
   EXPECT_EQ(o.max_batch, 16);

@@ -32,6 +32,7 @@ class ServiceTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     ServerOptions options;
+    options.shutdown_grace_ms = 0;
     options.listen = "127.0.0.1:0";
     options.model_dir = LANTERN_TEST_MODEL_DIR;
     options.max_message_chars = kMaxChars;

@@ -75,6 +75,7 @@ class UserModelTest : public ::testing::Test {
     std::ofstream(dir / "ensemble.json") << json;
 
     ServerOptions options;
+    options.shutdown_grace_ms = 0;
     options.listen = "127.0.0.1:0";
     options.model_dir = dir.string();
     auto server = Server::Create(options);

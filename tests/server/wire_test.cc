@@ -120,6 +120,7 @@ class WireTest : public ::testing::Test {
     model_->logits = {2.0f, 0.0f};
     const std::string dir = WriteModelDir({{"only", {{"calm", 0.0f}, {"danger", 1.0f}}}});
     ServerOptions options;
+    options.shutdown_grace_ms = 0;
     options.listen = "127.0.0.1:0";
     options.model_dir = dir;
     auto server = Server::Create(options, FakeDeps(dir, {{"only", model_}}));
