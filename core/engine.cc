@@ -191,9 +191,13 @@ absl::Status Engine::LoadTokenizers() {
       LANTERN_ASSIGN_OR_RETURN(
           auto tokenizer, deps_.load_tokenizer(entry->spec.spec.tokenizer(), path));
       tokenizers_.push_back(std::move(tokenizer));
+      tokenizer_input_limit_.push_back(0);
       it = by_path.emplace(path, static_cast<int>(tokenizers_.size()) - 1).first;
     }
     entry->tokenizer = it->second;
+    size_t& limit = tokenizer_input_limit_[static_cast<size_t>(it->second)];
+    limit = std::max(limit, static_cast<size_t>(entry->spec.spec.max_tokens()) *
+                                kTokenizerCodePointsPerToken);
   }
   return absl::OkStatus();
 }
@@ -331,7 +335,9 @@ absl::Status Engine::Dispatch(AnalysisRequest request, AnalysisCallback done,
   // Tokenize once per distinct tokenizer.
   std::vector<std::vector<int64_t>> tokens(tokenizers_.size());
   for (size_t i = 0; i < tokenizers_.size(); ++i) {
-    LANTERN_ASSIGN_OR_RETURN(tokens[i], tokenizers_[i]->Encode(normalized));
+    LANTERN_ASSIGN_OR_RETURN(tokens[i],
+                             tokenizers_[i]->Encode(PrefixOfCodePoints(
+                                 normalized, tokenizer_input_limit_[i])));
   }
   const int ahead = in_flight_.fetch_add(1);
   if (ahead >= options_.max_queue) {

@@ -192,6 +192,9 @@ class Engine {
   std::unique_ptr<ResultCache<Verdict>> cache_;
   std::string fingerprint_;
   std::vector<std::unique_ptr<Tokenizer>> tokenizers_;
+  // Per tokenizer: the most code points of normalised text it is given (see
+  // kTokenizerCodePointsPerToken).
+  std::vector<size_t> tokenizer_input_limit_;
   std::vector<std::unique_ptr<ModelEntry>> models_;
   ModelPool pool_;
   // Model indices by warm-up time, slowest last. Dispatch() queues them in
@@ -203,6 +206,15 @@ class Engine {
   std::atomic<bool> shutting_down_{false};
   std::atomic<int> in_flight_{0};
 };
+
+// A tokenizer is given at most this many code points of normalised text per
+// token its models keep. Tokenizing costs time per code point while models
+// keep only their first max_tokens tokens: without a limit, text that NFKC
+// expands (U+FDFA becomes 18 code points) cost over 100 times an ordinary
+// message. Ordinary text averages about 4 code points a token in the shipped
+// tokenizers, so the kept tokens are the same with or without the limit
+// (tests/core/tokenizer_test.cc checks this on the held-out sets).
+inline constexpr size_t kTokenizerCodePointsPerToken = 8;
 
 // Sequence lengths a model with `max_tokens` is run at: inputs are padded to
 // the smallest bucket that fits (8, 16, 32, ... capped at max_tokens), so

@@ -1,5 +1,5 @@
 // SentencePiece, reached through liblantern_sentencepiece.so (see
-// sentencepiece_module.cc for why it is loaded with dlopen). Use Tokenizer
+// sentencepiece_module.cc for why it is loaded with dlmopen). Use Tokenizer
 // (core/tokenizer.h) rather than this class.
 #ifndef LANTERN_CORE_SENTENCEPIECE_MODEL_H_
 #define LANTERN_CORE_SENTENCEPIECE_MODEL_H_

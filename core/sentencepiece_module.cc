@@ -1,17 +1,29 @@
 // liblantern_sentencepiece.so: a C interface over libsentencepiece, loaded
-// with dlopen(RTLD_DEEPBIND) by sentencepiece_model.cc.
+// with dlmopen(LM_ID_NEWLM) by sentencepiece_model.cc.
 //
 // Why: Debian's libsentencepiece carries its own protobuf-lite 3.14 and
 // exports those symbols. In a process that also loads libprotobuf 3.21 (gRPC,
 // libtorch) one copy's symbols bind to the other's code and the process
-// crashes or fails protobuf's version check. Loaded with RTLD_DEEPBIND,
-// libsentencepiece resolves its protobuf symbols to its own copy. No other
-// Lantern code may link libsentencepiece.
+// crashes or fails protobuf's version check. dlmopen(LM_ID_NEWLM) loads this
+// module into a link-map namespace of its own, with its own copies of
+// libsentencepiece, libstdc++ and libc, so libsentencepiece's protobuf
+// symbols never meet ours. (RTLD_DEEPBIND did the same job, but
+// AddressSanitizer and ThreadSanitizer refuse to run a process that uses it.)
+// No other Lantern code may link libsentencepiece.
+//
+// Rules that keep the two namespaces apart: only plain buffers cross this
+// interface (memory is allocated and freed on the side that owns it: the
+// model handle here by lantern_spm_load/lantern_spm_free, the text and id
+// buffers by the caller), and no C++ exception leaves it. The module is
+// built without sanitizer or fuzzer instrumentation: their runtimes live in
+// the main namespace only.
 #include <sentencepiece_processor.h>
 
 #include <cstddef>
 #include <cstdio>
 #include <cstring>
+#include <exception>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -20,14 +32,18 @@ extern "C" {
 // Returns a model handle, or nullptr with a message in `error`.
 __attribute__((visibility("default"))) void* lantern_spm_load(
     const char* path, char* error, size_t error_size) {
-  auto* processor = new sentencepiece::SentencePieceProcessor();
-  const auto status = processor->Load(path);
-  if (!status.ok()) {
-    std::snprintf(error, error_size, "%s", status.ToString().c_str());
-    delete processor;
+  try {
+    auto processor = std::make_unique<sentencepiece::SentencePieceProcessor>();
+    const auto status = processor->Load(path);
+    if (!status.ok()) {
+      std::snprintf(error, error_size, "%s", status.ToString().c_str());
+      return nullptr;
+    }
+    return processor.release();
+  } catch (const std::exception& e) {
+    std::snprintf(error, error_size, "%s", e.what());
     return nullptr;
   }
-  return processor;
 }
 
 // Encodes `text` into at most `capacity` ids. Returns SentencePiece's status

@@ -59,6 +59,15 @@ size_t CountCodePoints(absl::string_view text) {
   return count;
 }
 
+absl::string_view PrefixOfCodePoints(absl::string_view text, size_t max_code_points) {
+  size_t count = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if ((c & 0xC0) != 0x80 && count++ == max_code_points) return text.substr(0, i);
+  }
+  return text;
+}
+
 absl::StatusOr<std::string> NormalizeText(absl::string_view text) {
   if (auto status = ValidateUtf8(text, "text"); !status.ok()) return status;
   if (text.empty()) return std::string();

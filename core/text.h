@@ -22,6 +22,10 @@ absl::Status ValidateUtf8(absl::string_view text, absl::string_view field);
 // Number of Unicode code points in well-formed UTF-8 `text`.
 size_t CountCodePoints(absl::string_view text);
 
+// The longest prefix of well-formed UTF-8 `text` with at most
+// `max_code_points` code points (never splits a code point).
+absl::string_view PrefixOfCodePoints(absl::string_view text, size_t max_code_points);
+
 // Unicode NFKC; control and format characters removed (tab, newline and
 // other whitespace become a space); runs of whitespace collapsed to one
 // space; leading and trailing whitespace stripped. `text` must be valid

@@ -164,6 +164,30 @@ TEST_P(EngineTest, LongInputsAreTruncatedToMaxTokens) {
   EXPECT_EQ(dis_->lengths.back(), 8);
 }
 
+TEST_P(EngineTest, TokenizersSeeAtMostEightCodePointsPerKeptToken) {
+  // U+FDFA: one code point that NFKC expands to 18 (four Arabic words of 3,
+  // 4, 4 and 4 two-byte letters). 200 of them normalise to 3,600 code
+  // points; FakeTokenizer's id for a word is 10 + its bytes.
+  std::string expanding;
+  for (int i = 0; i < 200; ++i) expanding += "\uFDFA";
+  auto engine = MakeWarmEngine();
+  Result result;
+  ASSERT_TRUE(engine->Submit(Request(expanding), result.Callback()).ok());
+  ASSERT_TRUE(result.Wait().ok());
+  // "sev" keeps 32 tokens; its tokenizer got only the first 256 code
+  // points. Without a space between two U+FDFA, a last and a first word join.
+  const std::vector<int64_t>& sev_row = sev_->rows.back();
+  EXPECT_THAT(std::vector<int64_t>(sev_row.begin(), sev_row.begin() + 4),
+              ElementsAre(16, 18, 18, 24));
+  int64_t bytes = 0;
+  for (int64_t id : sev_row) bytes += id - 10;
+  EXPECT_LE(bytes, 2 * 256);
+  // "dis" keeps 8: 64 code points.
+  bytes = 0;
+  for (int64_t id : dis_->rows.back()) bytes += id - 10;
+  EXPECT_LE(bytes, 2 * 64);
+}
+
 TEST_P(EngineTest, BadMessagesAreInvalidArgumentWithoutEchoingText) {
   EngineOptions options;
   options.max_message_chars = 10;

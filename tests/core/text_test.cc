@@ -40,6 +40,16 @@ TEST(CountCodePointsTest, CountsCharactersNotBytes) {
   EXPECT_EQ(CountCodePoints("\xF0\x9F\x92\x80!"), 2u);        // 💀!
 }
 
+TEST(PrefixOfCodePointsTest, CutsBetweenCodePoints) {
+  const std::string text = "a\u00e9\U0001F600b";  // 1 + 2 + 4 + 1 bytes
+  EXPECT_EQ(PrefixOfCodePoints(text, 0), "");
+  EXPECT_EQ(PrefixOfCodePoints(text, 1), "a");
+  EXPECT_EQ(PrefixOfCodePoints(text, 2), "a\u00e9");
+  EXPECT_EQ(PrefixOfCodePoints(text, 3), "a\u00e9\U0001F600");
+  EXPECT_EQ(PrefixOfCodePoints(text, 4), text);
+  EXPECT_EQ(PrefixOfCodePoints(text, 100), text);
+}
+
 TEST(NormalizeTextTest, AppliesNfkc) {
   // Fullwidth letters and the "fi" ligature fold to plain ASCII.
   EXPECT_EQ(NormalizeText("\xEF\xBC\xA8\xEF\xBD\x89").value(), "Hi");

@@ -8,6 +8,8 @@
 #include <fstream>
 #include <string>
 
+#include "absl/strings/str_cat.h"
+#include "core/engine.h"
 #include "core/text.h"
 #include "core/use_tokenizer.h"
 #include "google/protobuf/struct.pb.h"
@@ -43,6 +45,53 @@ void ExpectSamplesMatch(const absl::StatusOr<std::unique_ptr<Tokenizer>>& tokeni
     ++samples;
   }
   EXPECT_GE(samples, 20);
+}
+
+// Long texts made of consecutive held-out messages, normalised.
+std::vector<std::string> LongHeldOutTexts() {
+  std::vector<std::string> texts;
+  for (const char* set : {"heldout.jsonl", "heldout2.jsonl"}) {
+    std::ifstream in(std::string(LANTERN_TEST_DATA_DIR) + "/../../data/heldout/" + set);
+    EXPECT_TRUE(in.good()) << set;
+    std::string line, text;
+    while (std::getline(in, line)) {
+      google::protobuf::Struct sample;
+      EXPECT_TRUE(google::protobuf::util::JsonStringToMessage(line, &sample).ok());
+      absl::StrAppend(&text, sample.fields().at("text").string_value(), " ");
+      if (CountCodePoints(text) > 1200) {
+        texts.push_back(NormalizeText(text).value());
+        text.clear();
+      }
+    }
+  }
+  return texts;
+}
+
+// The engine gives a tokenizer only kTokenizerCodePointsPerToken code points
+// per token its models keep; on ordinary text that must not change them.
+TEST(TokenizerTest, InputLimitKeepsTheTokensModelsKeep) {
+  const std::string dir = LANTERN_TEST_MODEL_DIR;
+  struct Case {
+    absl::StatusOr<std::unique_ptr<Tokenizer>> tokenizer;
+    size_t max_tokens;
+  } cases[] = {{LoadSentencePieceTokenizer(dir + "/tokenizer.model"), 64},
+               {LoadUseTokenizer(dir + "/encoder/vocab.json"), 128}};
+  const std::vector<std::string> texts = LongHeldOutTexts();
+  ASSERT_GE(texts.size(), 60u);
+  for (const Case& c : cases) {
+    ASSERT_TRUE(c.tokenizer.ok()) << c.tokenizer.status();
+    for (const std::string& text : texts) {
+      std::vector<int64_t> whole = (*c.tokenizer)->Encode(text).value();
+      std::vector<int64_t> cut =
+          (*c.tokenizer)
+              ->Encode(PrefixOfCodePoints(text, c.max_tokens * kTokenizerCodePointsPerToken))
+              .value();
+      ASSERT_GE(whole.size(), c.max_tokens);
+      whole.resize(c.max_tokens);
+      cut.resize(c.max_tokens);
+      EXPECT_EQ(cut, whole);
+    }
+  }
 }
 
 TEST(TokenizerTest, MatchesTrainingScriptOnSamples) {

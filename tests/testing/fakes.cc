@@ -37,6 +37,7 @@ absl::StatusOr<std::vector<std::vector<float>>> FakeBackend::Forward(
     std::lock_guard<std::mutex> lock(state_->lengths_mu);
     state_->lengths.push_back(length);
     state_->batch_sizes.push_back(static_cast<int>(rows.size()));
+    state_->rows.insert(state_->rows.end(), rows.begin(), rows.end());
   }
   if (state_->forward_delay_ms.load() > 0) {
     absl::SleepFor(absl::Milliseconds(state_->forward_delay_ms.load()));

@@ -29,10 +29,11 @@ struct FakeModelState {
   std::atomic<int> forward_calls{0};  // all Forward calls, warm-up included
   std::atomic<int> max_concurrent{0};
   std::atomic<int> concurrent{0};
-  // Sequence length and row count of every Forward call, in order (read
-  // after the test's calls finish).
+  // Sequence length, row count and ids of every Forward call, in order
+  // (read after the test's calls finish).
   std::vector<int64_t> lengths;
   std::vector<int> batch_sizes;
+  std::vector<std::vector<int64_t>> rows;
   std::mutex lengths_mu;
   // When set, each row's first logit is increased by its number of ids, so
   // tests can tell which answer belongs to which row.

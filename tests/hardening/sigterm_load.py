@@ -1,0 +1,293 @@
+"""sigterm_under_load for hostile_clients.py: SIGTERM while clients keep sending.
+
+One run: a fresh server; --unary-threads threads call Analyze back to back,
+--load-streams streams send continuously and read their answers, and a
+poller calls grpc.health.v1.Health/Check every --health-poll-ms. After
+--sigterm-after-s the server gets SIGTERM; the clients keep going until the
+server's port refuses them.
+
+What is asserted (the hardening issue's rule: nothing sent is lost):
+  * every unary call ends OK or UNAVAILABLE (CANCELLED, DEADLINE_EXCEEDED or
+    anything else counts as lost);
+  * every stream ends UNAVAILABLE, and the sequences it got answers for are
+    exactly 0..n-1 once each: whatever the server read it answered, and any
+    message left unanswered came after the last one it read;
+  * the server exits 0.
+Recorded, not asserted: when (ms after SIGTERM) health first said
+NOT_SERVING, when the first Analyze got UNAVAILABLE, when connections were
+first refused, and when the process exited.
+"""
+
+import signal
+import threading
+import time
+
+import grpc
+
+import harness
+from harness import RssSampler, chat_text, code_name
+
+CONNECT_HINTS = ("failed to connect", "connection refused", "connections to all backends failing")
+
+
+def add_arguments(parser):
+    g = parser.add_argument_group("sigterm_under_load")
+    g.add_argument("--runs", type=int, default=1, help="repeat with a fresh server each time (1)")
+    g.add_argument("--sigterm-after-s", type=float, default=2.0, help="load before SIGTERM (2)")
+    g.add_argument("--unary-threads", type=int, default=32, help="unary caller threads (32)")
+    g.add_argument("--load-streams", type=int, default=4, help="streams sending continuously (4)")
+    g.add_argument("--health-poll-ms", type=float, default=2.0, help="health poll interval (2)")
+    g.add_argument("--shutdown-grace-ms", type=int, default=1000,
+                   help="passed to the server as --shutdown-grace-ms when it accepts it; "
+                        "0 = never pass it (1000)")
+
+
+def unavailable_kind(details):
+    """Why an UNAVAILABLE happened: 'draining' (the server said so), 'connect'
+    (nothing listens any more) or 'transport' (the connection broke)."""
+    text = (details or "").lower()
+    if "shutting down" in text or "draining" in text:
+        return "draining"
+    if any(hint in text for hint in CONNECT_HINTS):
+        return "connect"
+    return "transport"
+
+
+def outcome_label(code, details):
+    return "UNAVAILABLE:" + unavailable_kind(details) if code == "UNAVAILABLE" else code
+
+
+class Shared:
+    """State the client threads share: a stop flag and a lock-guarded log."""
+
+    def __init__(self):
+        self.stop = threading.Event()
+        self.lock = threading.Lock()
+        self.unary = []  # (t_sent, t_done, label, details of a lost call)
+        self.health_first = {}  # label -> first time seen
+        self.health_polls = 0
+
+    def note_health(self, label, t):
+        with self.lock:
+            self.health_polls += 1
+            self.health_first.setdefault(label, t)
+
+
+def unary_worker(api, shared, worker_no):
+    """Calls Analyze back to back until the server refuses connections."""
+    i = worker_no * 1000000
+    while not shared.stop.is_set():
+        i += 1
+        t_sent = time.monotonic()
+        code, details, _, _ = harness.rpc_outcome(api.analyze, api.analyze_request(chat_text(i)),
+                                                  timeout=30)
+        label = outcome_label(code, details)
+        lost_details = "" if code in ("OK", "UNAVAILABLE") else details
+        with shared.lock:
+            shared.unary.append((t_sent, time.monotonic(), label, lost_details))
+        if label == "UNAVAILABLE:connect":
+            return
+
+
+class StreamLoad:
+    """One stream that sends continuously and reads every answer."""
+
+    def __init__(self, api, stream_no):
+        self.api = api
+        self.stream_no = stream_no
+        self.handed = 0
+        self.sequences = []
+        self.message_errors = {}
+        self.code = None
+        self.details = ""
+        self.ended_at = None
+        self.thread = threading.Thread(target=self._read, daemon=True)
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        self.handed += 1
+        return self.api.stream_request(chat_text(self.stream_no * 1000000 + self.handed),
+                                       "st%d-%d" % (self.stream_no, self.handed))
+
+    def start(self):
+        self.call = self.api.stream(self)
+        self.thread.start()
+        return self
+
+    def _read(self):
+        try:
+            for response in self.call:
+                self.sequences.append(response.sequence)
+                if response.WhichOneof("result") == "error":
+                    c = response.error.code
+                    self.message_errors[c] = self.message_errors.get(c, 0) + 1
+            self.code, self.details = code_name(self.call.code()), self.call.details() or ""
+        except grpc.RpcError as err:
+            self.code, self.details = code_name(err.code()), err.details() or ""
+        self.ended_at = time.monotonic()
+
+    def report(self, t_sigterm):
+        answered = len(self.sequences)
+        return {
+            "sent": self.handed, "answered": answered, "unanswered": self.handed - answered,
+            "final": outcome_label(self.code, self.details), "details": self.details,
+            "sequences_are_prefix": sorted(self.sequences) == list(range(answered)),
+            "message_errors": self.message_errors,
+            "ended_ms": ms_after(self.ended_at, t_sigterm),
+        }
+
+
+def health_poller(api, shared, interval_s):
+    """Polls Health/Check until stopped; records the first time of each answer."""
+    while not shared.stop.is_set():
+        code, details, response, _ = harness.rpc_outcome(
+            api.health_check, api.protos.health.HealthCheckRequest(service=""), timeout=0.5)
+        if code == "OK":
+            label = harness.HEALTH_NAMES.get(response.status, "?")
+        else:
+            label = outcome_label(code, details)
+        shared.note_health(label, time.monotonic())
+        time.sleep(interval_s)
+
+
+def ms_after(t, t0):
+    return None if t is None or t0 is None else round((t - t0) * 1000, 1)
+
+
+def start_server(env, k):
+    """A started server, with --shutdown-grace-ms when the server accepts it."""
+    grace = env.args.shutdown_grace_ms
+    if grace > 0:
+        server = env.new_server("sigterm-%d" % k, ["--shutdown-grace-ms=%d" % grace])
+        try:
+            return server.start(), "passed %d" % grace
+        except harness.ServerStartError as err:
+            if server.proc.returncode != 2:
+                raise
+            note = "rejected by the server (%s); ran without it" % err.log_tail.strip()[:80]
+    else:
+        note = "not passed"
+    return env.new_server("sigterm-%d" % k).start(), note
+
+
+def start_clients(env, server, shared):
+    """Starts unary workers, streams and the health poller; returns them."""
+    a = env.args
+    apis = [env.api(server) for _ in range(4)]
+    workers = [threading.Thread(target=unary_worker, args=(apis[w % 4], shared, w), daemon=True)
+               for w in range(a.unary_threads)]
+    streams = [StreamLoad(env.api(server), s) for s in range(a.load_streams)]
+    poller = threading.Thread(target=health_poller,
+                              args=(env.api(server), shared, a.health_poll_ms / 1000.0), daemon=True)
+    for t in workers:
+        t.start()
+    for s in streams:
+        s.start()
+    poller.start()
+    return workers, streams, poller
+
+
+def count_unary(shared, t_sigterm):
+    """Unary outcomes by label, UNAVAILABLEs for calls sent before SIGTERM,
+    the first UNAVAILABLE's time, and up to 10 lost calls with their timing."""
+    counts, before, lost = {}, 0, []
+    first_unavailable = None
+    for t_sent, t_done, label, details in shared.unary:
+        counts[label] = counts.get(label, 0) + 1
+        if details and len(lost) < 10:
+            lost.append({"code": label, "details": details, "sent_ms": ms_after(t_sent, t_sigterm),
+                         "ended_ms": ms_after(t_done, t_sigterm)})
+        if label.startswith("UNAVAILABLE"):
+            if t_sent < t_sigterm:
+                before += 1
+            if first_unavailable is None or t_done < first_unavailable:
+                first_unavailable = t_done
+    return counts, before, first_unavailable, lost
+
+
+def first_refused(shared, t_sigterm):
+    times = [t_done for _, t_done, label, _ in shared.unary if label == "UNAVAILABLE:connect"]
+    if "UNAVAILABLE:connect" in shared.health_first:
+        times.append(shared.health_first["UNAVAILABLE:connect"])
+    return ms_after(min(times), t_sigterm) if times else None
+
+
+def judge(unary_counts, streams, exit_code):
+    failures = []
+    lost = {k: v for k, v in unary_counts.items() if not (k == "OK" or k.startswith("UNAVAILABLE"))}
+    if lost:
+        failures.append("unary calls lost (neither answered nor UNAVAILABLE): %s" % lost)
+    for n, s in enumerate(streams):
+        if not s["final"].startswith("UNAVAILABLE"):
+            failures.append("stream %d ended %s (%r), expected UNAVAILABLE" % (n, s["final"],
+                                                                             s["details"][:60]))
+        if not s["sequences_are_prefix"]:
+            failures.append("stream %d: answered sequences are not 0..n-1" % n)
+    if exit_code != "0":
+        failures.append("server exit %s after SIGTERM, expected 0" % exit_code)
+    return failures
+
+
+def run_once(env, k):
+    """One fresh server, load, SIGTERM, and the accounting described above."""
+    server, grace_note = start_server(env, k)
+    try:
+        return load_and_terminate(env, server, grace_note)
+    finally:
+        server.kill()  # Only if something went wrong before it exited.
+
+
+def load_and_terminate(env, server, grace_note):
+    """run_once's work once the server is up."""
+    sampler = RssSampler(server.pid, 0.5).start()
+    baseline = server.memory()["rss_mb"]
+    shared = Shared()
+    workers, streams, poller = start_clients(env, server, shared)
+    time.sleep(env.args.sigterm_after_s)
+    t_sigterm = time.monotonic()
+    server.signal(signal.SIGTERM)
+    code = server.wait(timeout_s=40)
+    t_exit = time.monotonic() if code is not None else None
+    if code is None:
+        server.kill()
+    exit_code = harness.describe_exit(server.proc.returncode)
+    time.sleep(1.0)  # Let the clients see the closed port.
+    shared.stop.set()
+    for t in workers + [poller] + [s.thread for s in streams]:
+        t.join(timeout=35)
+    sampler.stop()
+    return summarise(shared, streams, t_sigterm, t_exit, exit_code, grace_note,
+                     {"baseline_mb": baseline, "peak_mb": sampler.peak_mb, "hwm_mb": sampler.hwm_mb})
+
+
+def summarise(shared, streams, t_sigterm, t_exit, exit_code, grace_note, rss):
+    """The run's result dict with failures and table lines."""
+    unary_counts, unavailable_before, first_unavail, lost = count_unary(shared, t_sigterm)
+    stream_reports = [s.report(t_sigterm) for s in streams]
+    timeline = {
+        "health_not_serving_ms": ms_after(shared.health_first.get("NOT_SERVING"), t_sigterm),
+        "first_analyze_unavailable_ms": ms_after(first_unavail, t_sigterm),
+        "first_refused_ms": first_refused(shared, t_sigterm),
+        "server_exit_ms": ms_after(t_exit, t_sigterm),
+    }
+    health_seen = {k: ms_after(v, t_sigterm) for k, v in shared.health_first.items()}
+    failures = judge(unary_counts, stream_reports, exit_code)
+    summary = [
+        "unary: %s (UNAVAILABLE for %d sent before SIGTERM)" % (unary_counts, unavailable_before),
+        "streams sent/answered/final: %s" % ", ".join(
+            "%d/%d/%s" % (s["sent"], s["answered"], s["final"]) for s in stream_reports),
+        "ms after SIGTERM: health NOT_SERVING %s, first Analyze UNAVAILABLE %s, "
+        "refused %s, exit %s (code %s)" % (
+            timeline["health_not_serving_ms"], timeline["first_analyze_unavailable_ms"],
+            timeline["first_refused_ms"], timeline["server_exit_ms"], exit_code),
+        "--shutdown-grace-ms: %s" % grace_note,
+    ]
+    if lost:
+        summary.append("lost calls, e.g. %s" % lost[0])
+    return {"unary": unary_counts, "unary_unavailable_sent_before_sigterm": unavailable_before,
+            "lost_call_samples": lost,
+            "streams": stream_reports, "timeline_ms": timeline, "health_first_seen_ms": health_seen,
+            "health_polls": shared.health_polls, "server_exit": exit_code,
+            "shutdown_grace": grace_note, "rss": rss, "failures": failures, "summary": summary}
