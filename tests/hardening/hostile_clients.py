@@ -350,6 +350,7 @@ def scenario_nonreading_streams(env):
             "peak_during_mb": during_mb,
             "after_cancel_mb": after["rss_mb"] if after else None,
             "probes": len(probes),
+            "probe_results": [{"code": c, "ms": ms, "server_ms": sm} for c, ms, sm in probes],
             "probe_codes": sorted({c for c, _, _ in probes}),
             "probe_median_ms": median_ms([ms / 1000 for ms in latencies]),
             "probe_max_ms": max(latencies) if latencies else None,
