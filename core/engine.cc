@@ -48,12 +48,11 @@ struct Engine::ModelEntry {
   int handles = 0;
   std::vector<int64_t> buckets;
   std::atomic<uint64_t> failures{0};
-  std::unique_ptr<ModelBatcher> batcher;  // Set once loaded; warm after Start().
-  // What the warm-up message took, left out of the counters.
-  std::atomic<uint64_t> warmup_rows{0};
-  std::atomic<uint64_t> warmup_batches{0};
-  std::atomic<int64_t> warmup_queue_ns{0};
-  std::atomic<int64_t> warmup_compute_ns{0};
+  // A model failing on every message logs once every ten seconds.
+  LogLimiter failure_log{absl::Seconds(10)};
+  // Set once, under mu, when loaded; warm after Start(). Read under mu until
+  // ready_, then without it (it never changes again).
+  std::unique_ptr<ModelBatcher> batcher;
 
   mutable absl::Mutex mu;
   bool loaded ABSL_GUARDED_BY(mu) = false;
@@ -206,7 +205,9 @@ absl::Status Engine::LoadAndWarm() {
   std::vector<std::pair<absl::Duration, size_t>> by_warmup_time;
   for (size_t m = 0; m < models_.size(); ++m) {
     ModelEntry& entry = *models_[m];
-    const absl::Status status = LoadModel(entry);
+    const absl::Status status =
+        shutting_down_.load() ? absl::UnavailableError("shut down during warm-up")
+                              : LoadModel(entry);
     absl::MutexLock lock(&entry.mu);
     if (!status.ok()) {
       entry.error = std::string(status.message());
@@ -217,12 +218,8 @@ absl::Status Engine::LoadAndWarm() {
   std::stable_sort(by_warmup_time.begin(), by_warmup_time.end());
   for (const auto& [took, m] : by_warmup_time) dispatch_order_.push_back(m);
   LANTERN_RETURN_IF_ERROR(WarmPath());
-  for (auto& entry : models_) {
-    entry->warmup_rows.store(entry->batcher->rows());
-    entry->warmup_batches.store(entry->batcher->batches());
-    entry->warmup_queue_ns.store(absl::ToInt64Nanoseconds(entry->batcher->queue_time()));
-    entry->warmup_compute_ns.store(absl::ToInt64Nanoseconds(entry->batcher->compute_time()));
-  }
+  // The counters describe served traffic only.
+  for (auto& entry : models_) entry->batcher->ResetCounters();
   ready_.store(true);
   return absl::OkStatus();
 }
@@ -289,10 +286,18 @@ absl::Status Engine::LoadModel(ModelEntry& entry) {
     return absl::OkStatus();
   };
   entry.pool_index = pool_.AddModel(spec.name(), std::move(handles));
-  entry.batcher = std::make_unique<ModelBatcher>(spec.name(), &pool_, entry.pool_index,
-                                                 entry.buckets, spec.tokenizer().pad_id(),
-                                                 options_.batching);
-  LANTERN_RETURN_IF_ERROR(entry.batcher->Start(warmup));
+  ModelBatcher* batcher = nullptr;
+  {
+    // Shutdown() sets shutting_down_ before it looks at any batcher, so a
+    // batcher is either created here first and shut down there, or never.
+    absl::MutexLock lock(&entry.mu);
+    if (shutting_down_.load()) return absl::UnavailableError("shut down during warm-up");
+    entry.batcher = std::make_unique<ModelBatcher>(spec.name(), &pool_, entry.pool_index,
+                                                   entry.buckets, spec.tokenizer().pad_id(),
+                                                   options_.batching);
+    batcher = entry.batcher.get();
+  }
+  LANTERN_RETURN_IF_ERROR(batcher->Start(warmup));
   const absl::Duration took = absl::Now() - start;
   {
     absl::MutexLock lock(&entry.mu);
@@ -400,8 +405,11 @@ void Engine::Complete(Pending& pending) {
       return;
     }
     models_[m]->failures.fetch_add(1);
-    LogWarning(absl::StrCat("model ", models_[m]->spec.spec.name(),
-                            " skipped: ", result.status().message()));
+    if (uint64_t held_back = 0; models_[m]->failure_log.Allow(absl::Now(), &held_back)) {
+      LogWarning(absl::StrCat(
+          "model ", models_[m]->spec.spec.name(), " skipped: ", result.status().message(),
+          held_back == 0 ? "" : absl::StrCat(" (and ", held_back, " more since the last report)")));
+    }
     skipped.push_back({models_[m]->spec.spec.name(), absl::StatusCodeToString(code)});
   }
   absl::StatusOr<Verdict> verdict = ensemble_.Combine(std::move(signals), skipped);
@@ -443,14 +451,6 @@ EngineStats Engine::Stats() const {
     m.version = entry->spec.spec.version();
     m.role = entry->spec.spec.role();
     m.handles = entry->handles;
-    if (entry->batcher != nullptr) {
-      m.inferences = entry->batcher->rows() - entry->warmup_rows.load();
-      m.batches = entry->batcher->batches() - entry->warmup_batches.load();
-      m.queue_time =
-          entry->batcher->queue_time() - absl::Nanoseconds(entry->warmup_queue_ns.load());
-      m.compute_time =
-          entry->batcher->compute_time() - absl::Nanoseconds(entry->warmup_compute_ns.load());
-    }
     stats.worker_threads += entry->handles;
     m.failures = entry->failures.load();
     {
@@ -459,6 +459,13 @@ EngineStats Engine::Stats() const {
       m.warmed = entry->warmed;
       m.warmup_time = entry->warmup_time;
       m.error = entry->error;
+    }
+    // Warm-up traffic is counted until ready_, then reset.
+    if (stats.ready) {
+      m.inferences = entry->batcher->rows();
+      m.batches = entry->batcher->batches();
+      m.queue_time = entry->batcher->queue_time();
+      m.compute_time = entry->batcher->compute_time();
     }
     if (m.warmed) m.handles_in_use = pool_.in_use(entry->pool_index);
     stats.models.push_back(std::move(m));
@@ -469,7 +476,12 @@ EngineStats Engine::Stats() const {
 void Engine::Shutdown() {
   shutting_down_.store(true);
   for (auto& entry : models_) {
-    if (entry->batcher != nullptr) entry->batcher->Shutdown();
+    ModelBatcher* batcher = nullptr;
+    {
+      absl::MutexLock lock(&entry->mu);
+      batcher = entry->batcher.get();
+    }
+    if (batcher != nullptr) batcher->Shutdown();
   }
 }
 

@@ -50,4 +50,16 @@ void Log(LogLevel level, absl::string_view message) {
   std::fflush(stderr);
 }
 
+bool LogLimiter::Allow(absl::Time now, uint64_t* held_back) {
+  absl::MutexLock lock(&mu_);
+  if (now < next_) {
+    ++held_back_;
+    return false;
+  }
+  next_ = now + interval_;
+  *held_back = held_back_;
+  held_back_ = 0;
+  return true;
+}
+
 }  // namespace lantern::core

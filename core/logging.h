@@ -6,8 +6,13 @@
 #ifndef LANTERN_CORE_LOGGING_H_
 #define LANTERN_CORE_LOGGING_H_
 
+#include <cstdint>
+
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 
 namespace lantern::core {
 
@@ -27,6 +32,23 @@ inline void LogDebug(absl::string_view m) { Log(LogLevel::kDebug, m); }
 inline void LogInfo(absl::string_view m) { Log(LogLevel::kInfo, m); }
 inline void LogWarning(absl::string_view m) { Log(LogLevel::kWarning, m); }
 inline void LogError(absl::string_view m) { Log(LogLevel::kError, m); }
+
+// Lets through one log line per interval, so a fault that repeats with every
+// message cannot flood the log; counts the lines it holds back. Thread-safe.
+class LogLimiter {
+ public:
+  explicit LogLimiter(absl::Duration interval) : interval_(interval) {}
+
+  // True when a line may be written at `now`; then `*held_back` is the number
+  // of lines held back since the last one let through.
+  bool Allow(absl::Time now, uint64_t* held_back);
+
+ private:
+  const absl::Duration interval_;
+  absl::Mutex mu_;
+  absl::Time next_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+  uint64_t held_back_ ABSL_GUARDED_BY(mu_) = 0;
+};
 
 }  // namespace lantern::core
 

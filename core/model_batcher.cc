@@ -28,11 +28,17 @@ ModelBatcher::ModelBatcher(std::string name, ModelPool* pool, int pool_index,
 absl::Status ModelBatcher::Start(const Warmup& warmup) {
   const int runners = pool_->handles(pool_index_);
   {
-    absl::MutexLock lock(&mu_);
-    starting_ = runners;
-  }
-  for (int i = 0; i < runners; ++i) {
-    runners_.emplace_back([this, &warmup] { WarmThenRun(warmup); });
+    // Shutdown() sets stopping_ before it takes runners_mu_, so runners are
+    // either launched here first and joined there, or never launched.
+    absl::MutexLock runners_lock(&runners_mu_);
+    {
+      absl::MutexLock lock(&mu_);
+      if (stopping_) return absl::UnavailableError("shut down before warm-up");
+      starting_ = runners;
+    }
+    for (int i = 0; i < runners; ++i) {
+      runners_.emplace_back([this, &warmup] { WarmThenRun(warmup); });
+    }
   }
   absl::MutexLock lock(&mu_);
   mu_.Await(absl::Condition(this, &ModelBatcher::AllServing));
@@ -95,10 +101,19 @@ void ModelBatcher::Shutdown() {
     absl::MutexLock lock(&mu_);
     stopping_ = true;
   }
-  for (std::thread& runner : runners_) {
-    if (runner.joinable()) runner.join();
+  std::vector<std::thread> runners;
+  {
+    absl::MutexLock lock(&runners_mu_);
+    runners.swap(runners_);
   }
-  runners_.clear();
+  for (std::thread& runner : runners) runner.join();
+}
+
+void ModelBatcher::ResetCounters() {
+  batches_.store(0);
+  rows_.store(0);
+  queue_ns_.store(0);
+  compute_ns_.store(0);
 }
 
 size_t ModelBatcher::queue_depth() const {

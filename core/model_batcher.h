@@ -94,8 +94,12 @@ class ModelBatcher {
   bool TryRunInline(Request& request);
 
   // Refuses new requests, runs every queued one, joins the runners.
-  // Idempotent; call from one thread.
+  // Idempotent; safe from any thread, also while Start() is warming up.
   void Shutdown();
+
+  // Zeroes batches(), rows(), queue_time() and compute_time(): the engine
+  // calls it once warm-up traffic is over.
+  void ResetCounters();
 
   size_t queue_depth() const;
   uint64_t batches() const { return batches_.load(); }
@@ -141,7 +145,9 @@ class ModelBatcher {
   std::atomic<uint64_t> rows_{0};
   std::atomic<int64_t> queue_ns_{0};
   std::atomic<int64_t> compute_ns_{0};
-  std::vector<std::thread> runners_;
+  // Separate from mu_: Shutdown() joins the runners, which take mu_.
+  absl::Mutex runners_mu_;
+  std::vector<std::thread> runners_ ABSL_GUARDED_BY(runners_mu_);
 };
 
 }  // namespace lantern::core

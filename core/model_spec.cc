@@ -29,6 +29,13 @@ absl::Status ValidateSpec(const std::string& path,
     }
   }
   if (spec.max_tokens() < 1) return Invalid(path, "max_tokens must be >= 1");
+  const int specials = (spec.tokenizer().bos_id() >= 0 ? 1 : 0) +
+                       (spec.tokenizer().eos_id() >= 0 ? 1 : 0);
+  if (spec.max_tokens() <= specials) {
+    return Invalid(path, absl::StrCat("max_tokens must be >= ", specials + 1,
+                                      ": bos_id and eos_id take ", specials,
+                                      " and the text needs at least one"));
+  }
   if (spec.weight() <= 0.0f) return Invalid(path, "weight must be > 0");
   if (spec.handles() < 0) return Invalid(path, "handles must be >= 0");
   if (spec.tokenizer().type() != "sentencepiece" &&

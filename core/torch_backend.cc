@@ -13,6 +13,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "core/logging.h"
 #include "core/model_backend.h"
 
 namespace lantern::core {
@@ -90,7 +91,10 @@ absl::StatusOr<std::unique_ptr<ModelBackend>> LoadTorchScriptBackend(
     // runs as loaded.
     try {
       module = torch::jit::freeze(module, c10::nullopt, /*optimize_numerics=*/false);
-    } catch (const std::exception&) {
+    } catch (const std::exception& e) {
+      const std::string what = e.what();
+      LogWarning(absl::StrCat("model ", path, " cannot be frozen, so it runs as loaded: ",
+                              what.substr(0, what.find('\n'))));
     }
     return std::make_unique<TorchScriptBackend>(std::move(module));
   } catch (const std::exception& e) {

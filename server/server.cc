@@ -1,6 +1,9 @@
 #include "server/server.h"
 
+#include <algorithm>
 #include <csignal>
+#include <cstdint>
+#include <limits>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -28,6 +31,14 @@ core::EngineOptions ToEngineOptions(const ServerOptions& o) {
 }
 
 }  // namespace
+
+int MaxReceiveBytes(const ServerOptions& options) {
+  // Room for the longest allowed text (4 bytes per code point) plus the
+  // other fields; larger requests are refused by gRPC with
+  // RESOURCE_EXHAUSTED before they are parsed.
+  return static_cast<int>(std::min<int64_t>(
+      int64_t{options.max_message_chars} * 4 + 64 * 1024, std::numeric_limits<int>::max()));
+}
 
 absl::StatusOr<std::unique_ptr<Server>> Server::Create(
     const ServerOptions& options, core::EngineDeps deps) {
@@ -72,9 +83,7 @@ absl::Status Server::Start() {
                            &port_);
   builder.RegisterService(&service_);
   builder.RegisterService(&health_);
-  // Room for the longest allowed text (4 bytes per code point) plus
-  // metadata; larger requests are refused by gRPC with RESOURCE_EXHAUSTED.
-  builder.SetMaxReceiveMessageSize(options_.max_message_chars * 4 + 64 * 1024);
+  builder.SetMaxReceiveMessageSize(MaxReceiveBytes(options_));
   server_ = builder.BuildAndStart();
   if (server_ == nullptr || port_ == 0) {
     return absl::UnavailableError(

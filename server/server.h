@@ -75,6 +75,10 @@ class Server {
   bool shut_down_ ABSL_GUARDED_BY(shutdown_mu_) = false;
 };
 
+// The largest request frame accepted: room for max_message_chars of 4-byte
+// UTF-8 plus the other fields, never overflowing an int.
+int MaxReceiveBytes(const ServerOptions& options);
+
 // Blocks SIGTERM and SIGINT in the calling thread and in threads it starts
 // later, so WaitForTerminationSignal() can receive them. Call first in main.
 void BlockTerminationSignals();

@@ -84,6 +84,16 @@ TEST(ModelSpecTest, UnsupportedTokenizerIsInvalidArgument) {
   EXPECT_THAT(loaded.status().message(), HasSubstr("'bpe' is not supported"));
 }
 
+TEST(ModelSpecTest, MaxTokensWithoutRoomAfterBosAndEosIsInvalidArgument) {
+  const std::string dir = TwoModelDir();
+  WriteSpec(dir, R"({"name": "sev", "file": "m.pt", "maxTokens": 2, "weight": 1,
+      "labels": [{"name": "a"}, {"name": "b", "risk": 1}],
+      "tokenizer": {"type": "sentencepiece", "model": "t", "bosId": 1, "eosId": 2}})");
+  auto loaded = LoadModelDirectory(dir);
+  EXPECT_EQ(loaded.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(loaded.status().message(), HasSubstr("max_tokens must be >= 3"));
+}
+
 TEST(ModelSpecTest, UnorderedThresholdsAreInvalidArgument) {
   const std::string dir = TwoModelDir();
   std::ofstream(fs::path(dir) / "ensemble.json")

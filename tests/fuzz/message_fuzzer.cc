@@ -84,7 +84,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // NormalizeText on its own, for any bytes: an error exactly for bad UTF-8.
   const absl::StatusOr<std::string> normalized = core::NormalizeText(message.text);
   LANTERN_FUZZ_CHECK(normalized.ok() == core::ValidateUtf8(message.text, "text").ok());
-  if (normalized.ok()) CheckNormalized(*normalized);
+  if (normalized.ok()) fuzz::CheckNormalized(*normalized);
   LANTERN_FUZZ_CHECK(core::CountCodePoints(message.text) <= message.text.size());
 
   fuzz::CheckMessage(message, 4096);  // The server's default limit.

@@ -3,9 +3,11 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "server/server.h"
 
 namespace lantern::server {
 namespace {
@@ -125,6 +127,14 @@ TEST(OptionsTest, VersionPrintsVersion) {
   ASSERT_TRUE(parsed.ok());
   EXPECT_TRUE(parsed->exit_now);
   EXPECT_THAT(parsed->message, HasSubstr(ServerVersion()));
+}
+
+TEST(OptionsTest, ReceiveLimitFitsTheLongestTextAndNeverOverflows) {
+  ServerOptions o;
+  o.max_message_chars = 4096;
+  EXPECT_EQ(MaxReceiveBytes(o), 4096 * 4 + 64 * 1024);
+  o.max_message_chars = std::numeric_limits<int>::max();
+  EXPECT_EQ(MaxReceiveBytes(o), std::numeric_limits<int>::max());
 }
 
 }  // namespace
