@@ -26,7 +26,15 @@ size_t CountCodePoints(absl::string_view text);
 // `max_code_points` code points (never splits a code point).
 absl::string_view PrefixOfCodePoints(absl::string_view text, size_t max_code_points);
 
-// Unicode NFKC; control and format characters removed (tab, newline and
+// Unicode's stream-safe limit (UAX #15): no more than 30 combining marks
+// (non-starters) in a row.
+inline constexpr int kMaxCombiningMarks = 30;
+
+// `text` without the combining marks that follow kMaxCombiningMarks others
+// in a row. `text` must be valid UTF-8.
+std::string DropExcessCombiningMarks(absl::string_view text);
+
+// Combining marks past kMaxCombiningMarks in a row dropped; Unicode NFKC; control and format characters removed (tab, newline and
 // other whitespace become a space); runs of whitespace collapsed to one
 // space; leading and trailing whitespace stripped. `text` must be valid
 // UTF-8 (InvalidArgument otherwise). The result is empty for text made only

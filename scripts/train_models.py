@@ -235,9 +235,23 @@ class Example:
 CONTROL_SPACES = frozenset("\t\n\x0b\x0c\r\x85")
 
 
+MAX_COMBINING_MARKS = 30  # core/text.h kMaxCombiningMarks
+
+
+def drop_excess_combining_marks(text):
+    """Drops combining marks past MAX_COMBINING_MARKS in a row."""
+    kept, run = [], 0
+    for ch in text:
+        run = run + 1 if unicodedata.combining(ch) else 0
+        if run <= MAX_COMBINING_MARKS:
+            kept.append(ch)
+    return "".join(kept)
+
+
 def normalize_text(text):
     """Normalises text exactly as the C++ server does (see module doc)."""
     words, current = [], []
+    text = drop_excess_combining_marks(text)
     for ch in unicodedata.normalize("NFKC", text):
         category = unicodedata.category(ch)
         if ch in CONTROL_SPACES or category in ("Zs", "Zl", "Zp"):

@@ -50,6 +50,18 @@ TEST(PrefixOfCodePointsTest, CutsBetweenCodePoints) {
   EXPECT_EQ(PrefixOfCodePoints(text, 100), text);
 }
 
+TEST(DropExcessCombiningMarksTest, KeepsThirtyMarksInARow) {
+  std::string marks;
+  for (int i = 0; i < 40; ++i) marks += i % 2 ? "\u0316" : "\u0301";
+  const std::string once = DropExcessCombiningMarks("a" + marks + "b" + marks);
+  // Each mark is two bytes: 30 are kept after "a" and 30 after "b".
+  EXPECT_EQ(once, "a" + marks.substr(0, 60) + "b" + marks.substr(0, 60));
+  EXPECT_EQ(DropExcessCombiningMarks("caf\u00e9 e\u0301"), "caf\u00e9 e\u0301");
+  // Normalising sorts what is left: 15 of each class.
+  const std::string normalized = NormalizeText("a" + marks).value();
+  EXPECT_EQ(CountCodePoints(normalized), 30u);  // U+00E1 and 29 marks
+}
+
 TEST(NormalizeTextTest, AppliesNfkc) {
   // Fullwidth letters and the "fi" ligature fold to plain ASCII.
   EXPECT_EQ(NormalizeText("\xEF\xBC\xA8\xEF\xBD\x89").value(), "Hi");
