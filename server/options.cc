@@ -58,6 +58,19 @@ po::options_description Describe(ServerOptions& o, std::string& config_file) {
        "On SIGTERM/SIGINT, how long health reports NOT_SERVING and new calls get "
        "UNAVAILABLE while the port stays open, before it closes (0 = close at once; "
        "a second signal ends it early).")
+      ("max-streams", po::value(&o.max_streams)->default_value(o.max_streams),
+       "StreamAnalyze calls open at once, server-wide; more get RESOURCE_EXHAUSTED.")
+      ("max-calls-per-connection",
+       po::value(&o.max_calls_per_connection)->default_value(o.max_calls_per_connection),
+       "Calls open at once on one connection (HTTP/2 MAX_CONCURRENT_STREAMS); a "
+       "client's further calls wait on its side.")
+      ("http2-window-bytes",
+       po::value(&o.http2_window_bytes)->default_value(o.http2_window_bytes),
+       "HTTP/2 receive window per call: bytes a client may send ahead of what the "
+       "server has read. Fixed; gRPC's automatic window growth is off.")
+      ("memory-quota-mb", po::value(&o.memory_quota_mb)->default_value(o.memory_quota_mb),
+       "gRPC's memory quota for transport buffers, in MiB; under pressure gRPC "
+       "shrinks windows and refuses new calls.")
       ("drain-timeout-ms",
        po::value(&o.drain_timeout_ms)->default_value(o.drain_timeout_ms),
        "After the grace period, how long calls in flight may take to finish.")
@@ -86,12 +99,23 @@ absl::Status Validate(const ServerOptions& o) {
                              {o.max_message_chars, "max-message-chars"},
                              {o.max_queue, "max-queue"},
                              {o.stream_window, "stream-window"},
+                             {o.max_streams, "max-streams"},
+                             {o.max_calls_per_connection, "max-calls-per-connection"},
+                             {o.memory_quota_mb, "memory-quota-mb"},
                              {o.max_batch, "max-batch"}}) {
     if (auto s = positive(value, name); !s.ok()) return s;
   }
   if (o.handles < 0) return absl::InvalidArgumentError("--handles must be >= 0");
   if (o.cache_entries < 0) return absl::InvalidArgumentError("--cache-entries must be >= 0");
   if (o.batch_delay_us < 0) return absl::InvalidArgumentError("--batch-delay-us must be >= 0");
+  if (o.http2_window_bytes < 1024 || o.http2_window_bytes > (1 << 30)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--http2-window-bytes must be within 1024..1073741824, got ", o.http2_window_bytes));
+  }
+  if (o.max_message_chars > (1 << 24)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--max-message-chars must be <= 16777216, got ", o.max_message_chars));
+  }
   if (o.shutdown_grace_ms < 0) {
     return absl::InvalidArgumentError("--shutdown-grace-ms must be >= 0");
   }

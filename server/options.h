@@ -40,6 +40,17 @@ struct ServerOptions {
   int cache_entries = 16384;
   // Messages one stream may have read but not yet answered.
   int stream_window = 32;
+  // StreamAnalyze calls open at once, server-wide; more get
+  // RESOURCE_EXHAUSTED.
+  int max_streams = 256;
+  // Calls (HTTP/2 streams) open at once on one connection; a client's
+  // further calls wait in its own queue.
+  int max_calls_per_connection = 100;
+  // HTTP/2 receive window per call, in bytes: how much a client may send
+  // ahead of what the server has read. Fixed (no BDP growth).
+  int http2_window_bytes = 64 * 1024;
+  // gRPC's memory quota for its transport buffers, in MiB.
+  int memory_quota_mb = 256;
   // After SIGTERM/SIGINT: how long health reports NOT_SERVING (and new calls
   // get UNAVAILABLE) before the listener closes, so load balancers that poll
   // health stop sending first. Skipped if the server never became SERVING.

@@ -66,7 +66,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(
 Server::Server(const ServerOptions& options, std::unique_ptr<core::Engine> engine)
     : options_(options),
       engine_(std::move(engine)),
-      state_(engine_.get(), options.stream_window),
+      state_(engine_.get(), options.stream_window, options.max_streams),
       service_(&state_),
       health_({kServiceName}) {}
 
@@ -84,6 +84,16 @@ absl::Status Server::Start() {
   builder.RegisterService(&service_);
   builder.RegisterService(&health_);
   builder.SetMaxReceiveMessageSize(MaxReceiveBytes(options_));
+  // Memory bounds against clients that send without reading (see
+  // docs/reliability.md for the worst case these give).
+  grpc::ResourceQuota quota("lantern");
+  quota.Resize(static_cast<size_t>(options_.memory_quota_mb) << 20);
+  builder.SetResourceQuota(quota);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS,
+                             options_.max_calls_per_connection);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_BDP_PROBE, 0);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES,
+                             options_.http2_window_bytes);
   server_ = builder.BuildAndStart();
   if (server_ == nullptr || port_ == 0) {
     return absl::UnavailableError(

@@ -2,6 +2,8 @@
 
 #include <vector>
 
+#include "absl/strings/str_cat.h"
+
 namespace lantern::server {
 
 void ServingState::Record(const absl::Status& status) {
@@ -36,11 +38,19 @@ void ServingState::StartDraining() {
   for (Drainable* stream : idle) stream->FinishDrained();
 }
 
-bool ServingState::RegisterStream(Drainable* stream) {
+absl::Status ServingState::RegisterStream(Drainable* stream) {
   absl::MutexLock lock(&mu_);
-  if (draining_.load()) return false;
+  if (draining_.load()) {
+    return absl::UnavailableError(
+        "server is shutting down; every message it read was answered; reconnect to "
+        "send more");
+  }
+  if (streams_.size() >= static_cast<size_t>(max_streams_)) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "server has ", max_streams_, " streams open, its limit; retry with backoff"));
+  }
   streams_.insert(stream);
-  return true;
+  return absl::OkStatus();
 }
 
 void ServingState::UnregisterStream(Drainable* stream) {

@@ -34,8 +34,11 @@ class Drainable {
 
 class ServingState {
  public:
-  ServingState(core::Engine* engine, int stream_window)
-      : engine_(engine), stream_window_(stream_window), started_at_(absl::Now()) {}
+  ServingState(core::Engine* engine, int stream_window, int max_streams)
+      : engine_(engine),
+        stream_window_(stream_window),
+        max_streams_(max_streams),
+        started_at_(absl::Now()) {}
 
   core::Engine& engine() const { return *engine_; }
   int stream_window() const { return stream_window_; }
@@ -51,8 +54,9 @@ class ServingState {
   void StartDraining();
 
   // Streams register on open and unregister in OnDone, before deletion.
-  // Register returns false (and does not register) when draining.
-  bool RegisterStream(Drainable* stream);
+  // Register does not register, and returns UNAVAILABLE when draining or
+  // RESOURCE_EXHAUSTED when max_streams are open.
+  absl::Status RegisterStream(Drainable* stream);
   void UnregisterStream(Drainable* stream);
   int active_streams() const;
 
@@ -65,6 +69,7 @@ class ServingState {
  private:
   core::Engine* const engine_;
   const int stream_window_;
+  const int max_streams_;
   const absl::Time started_at_;
   std::atomic<uint64_t> served_{0};
   std::atomic<bool> draining_{false};

@@ -23,11 +23,13 @@ StreamReactor::StreamReactor(ServingState* state,
     : state_(state),
       context_(context),
       cancelled_flag_(std::make_shared<std::atomic<bool>>(false)) {
-  registered_ = state_->RegisterStream(this);
+  const absl::Status registered = state_->RegisterStream(this);
+  registered_ = registered.ok();
+  if (!registered_) state_->Record(registered);
   Actions actions;
   {
     absl::MutexLock lock(&mu_);
-    if (!registered_) draining_ = true;
+    refused_ = registered;
     actions = NextLocked();
   }
   Run(actions);
@@ -196,7 +198,8 @@ StreamReactor::Actions StreamReactor::NextLocked() {
       actions.write = &outbox_.front();
     }
   }
-  const bool stop_reading = reads_done_ || draining_ || broken || !bad_frame_.ok();
+  const bool stop_reading =
+      reads_done_ || draining_ || broken || !bad_frame_.ok() || !refused_.ok();
   const size_t pending = static_cast<size_t>(in_flight_) + outbox_.size();
   if (!reading_ && !stop_reading &&
       pending < static_cast<size_t>(state_->stream_window())) {
@@ -219,6 +222,7 @@ grpc::Status StreamReactor::FinalStatusLocked() const {
     return grpc::Status(grpc::StatusCode::UNAVAILABLE,
                         "could not write answers; the client went away");
   }
+  if (!refused_.ok()) return ToGrpcStatus(refused_);
   if (!bad_frame_.ok()) {
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                         std::string(bad_frame_.message()));

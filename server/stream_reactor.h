@@ -8,6 +8,7 @@
 // Every message read gets exactly one response: an Analysis or a
 // MessageError. The call is finished exactly once, only after every engine
 // callback has come back, so no callback can touch a deleted reactor:
+//   too many streams   -> RESOURCE_EXHAUSTED at once, nothing read
 //   client half-close  -> OK once all answers are written
 //   server draining    -> UNAVAILABLE once all answers are written
 //   unparseable frame  -> INVALID_ARGUMENT naming its sequence number, once
@@ -87,6 +88,8 @@ class StreamReactor final
   bool draining_ ABSL_GUARDED_BY(mu_) = false;
   bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
   bool write_failed_ ABSL_GUARDED_BY(mu_) = false;
+  // Why the stream was not registered (draining, or too many streams).
+  absl::Status refused_ ABSL_GUARDED_BY(mu_);
   // Set by the first frame that does not parse; reading stops there.
   absl::Status bad_frame_ ABSL_GUARDED_BY(mu_);
   bool finished_ ABSL_GUARDED_BY(mu_) = false;

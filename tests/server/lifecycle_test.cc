@@ -36,9 +36,10 @@ class LifecycleTest : public ::testing::Test {
   }
 
   std::unique_ptr<Server> Start(int drain_timeout_ms = 10000, int max_batch = 8,
-                                int shutdown_grace_ms = 0) {
+                                int shutdown_grace_ms = 0, int max_streams = 256) {
     ServerOptions options;
     options.shutdown_grace_ms = shutdown_grace_ms;
+    options.max_streams = max_streams;
     options.max_batch = max_batch;
     options.listen = "127.0.0.1:0";
     options.model_dir = dir_;
@@ -158,6 +159,34 @@ TEST_F(LifecycleTest, GracePeriodAnswersHealthAndRefusesCallsBeforeThePortCloses
   stopper.join();
   EXPECT_EQ(client->CheckHealth("").status().code(),
             absl::StatusCode::kUnavailable);
+}
+
+TEST_F(LifecycleTest, StreamsPastTheLimitGetResourceExhaustedAndCountAgainWhenClosed) {
+  auto server = Start(/*drain_timeout_ms=*/10000, /*max_batch=*/8,
+                      /*shutdown_grace_ms=*/0, /*max_streams=*/2);
+  ASSERT_TRUE(server->WaitForWarmup().ok());
+  auto client = Connect(*server);
+  v1::StreamAnalyzeResponse response;
+  auto first = client->OpenStream();
+  auto second = client->OpenStream();
+  for (auto* stream : {first.get(), second.get()}) {
+    ASSERT_TRUE(stream->Write(Message("open", "hello")));
+    ASSERT_TRUE(stream->Read(&response));  // Both are registered now.
+  }
+  auto third = client->OpenStream();
+  EXPECT_FALSE(third->Read(&response));
+  const absl::Status refused = third->Finish();
+  EXPECT_EQ(refused.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_THAT(refused.message(), HasSubstr("2 streams open"));
+  EXPECT_EQ(client->GetStatus()->errors().at("RESOURCE_EXHAUSTED"), 1u);
+
+  first->WritesDone();
+  EXPECT_FALSE(first->Read(&response));
+  EXPECT_TRUE(first->Finish().ok());
+  auto fourth = client->OpenStream();
+  ASSERT_TRUE(fourth->Write(Message("again", "hello")));
+  ASSERT_TRUE(fourth->Read(&response));
+  EXPECT_EQ(response.message_id(), "again");
 }
 
 TEST_F(LifecycleTest, DrainEndsOpenStreamWithUnavailableAfterAnsweringIt) {

@@ -46,6 +46,8 @@ TEST(OptionsTest, CommandLineSetsEveryField) {
                        "--torch-threads", "2", "--handles", "3", "--max-message-chars",
                        "100", "--max-queue", "50", "--stream-window", "8",
                        "--drain-timeout-ms", "500", "--shutdown-grace-ms", "0",
+                       "--max-streams", "10", "--max-calls-per-connection", "20",
+                       "--http2-window-bytes", "4096", "--memory-quota-mb", "64",
                        "--log-level", "debug",
                        "--cache-entries", "0", "--max-batch", "16", "--batch-delay-us", "250"});
   ASSERT_TRUE(parsed.ok()) << parsed.status();
@@ -60,6 +62,10 @@ TEST(OptionsTest, CommandLineSetsEveryField) {
   EXPECT_EQ(o.stream_window, 8);
   EXPECT_EQ(o.drain_timeout_ms, 500);
   EXPECT_EQ(o.shutdown_grace_ms, 0);
+  EXPECT_EQ(o.max_streams, 10);
+  EXPECT_EQ(o.max_calls_per_connection, 20);
+  EXPECT_EQ(o.http2_window_bytes, 4096);
+  EXPECT_EQ(o.memory_quota_mb, 64);
   EXPECT_EQ(o.log_level, "debug");
   EXPECT_EQ(o.cache_entries, 0);
   EXPECT_EQ(o.max_batch, 16);
@@ -98,6 +104,10 @@ TEST(OptionsTest, BadInputIsInvalidArgumentWithReason) {
       {{"--threads", "many"}, "threads"},
       {{"--threads", "0"}, "--threads must be >= 1, got 0"},
       {{"--drain-timeout-ms", "-1"}, "--drain-timeout-ms must be >= 0"},
+      {{"--shutdown-grace-ms", "-5"}, "--shutdown-grace-ms must be >= 0"},
+      {{"--max-streams", "0"}, "--max-streams must be >= 1, got 0"},
+      {{"--http2-window-bytes", "100"}, "--http2-window-bytes must be within 1024.."},
+      {{"--max-message-chars", "99999999"}, "--max-message-chars must be <= 16777216"},
       {{"--log-level", "loud"}, "unknown log level 'loud'"},
       {{"--listen", "nowhere"}, "--listen must be host:port"},
       {{"--config", "/nonexistent/lantern.conf"}, "cannot read config file"},
