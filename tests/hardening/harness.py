@@ -370,3 +370,39 @@ def padded_text(unit, n_chars, i):
     body_len = n_chars - len(suffix)
     body = (unit * (body_len // len(unit) + 1))[:body_len]
     return body + suffix
+
+
+# Four-byte UTF-8 code points (emoji and other supplementary-plane symbols)
+# for texts whose byte size would otherwise pass the code point limit.
+FOUR_BYTE = "\U0001F600\U0001F525\U0001F480\U0001F64F\U0001F389\U0001F3AE\U0001F431\U0001F30D"
+
+
+def text_of_bytes(n_bytes, tag, max_chars=4096):
+    """A valid UTF-8 text of exactly n_bytes bytes, at most max_chars code points.
+
+    Ordinary chat (ASCII) while it fits in max_chars; beyond that, four-byte
+    code points are spread evenly through the chat text, as few as the limit
+    allows. It ends with ' #tag', so each tag gives a distinct text (the
+    server's result cache cannot answer it). Raises ValueError when n_bytes
+    cannot fit in max_chars code points of at most 4 bytes, or is shorter
+    than the tag.
+    """
+    suffix = " #%s" % tag
+    budget_bytes = n_bytes - len(suffix)
+    budget_chars = max_chars - len(suffix)
+    if budget_bytes < 0 or budget_bytes > 4 * budget_chars:
+        raise ValueError("no text of %d bytes within %d code points" % (n_bytes, max_chars))
+    wide = max(0, -(-(budget_bytes - budget_chars) // 3))  # Four-byte code points needed.
+    narrow = budget_bytes - 4 * wide
+    total = wide + narrow
+    ascii_src = " ".join(CHAT_LINES) + " "
+    out, a = [], 0
+    for j in range(total):
+        if total and (j + 1) * wide // total > j * wide // total:
+            out.append(FOUR_BYTE[j % len(FOUR_BYTE)])
+        else:
+            out.append(ascii_src[a % len(ascii_src)])
+            a += 1
+    text = "".join(out) + suffix
+    assert len(text.encode("utf-8")) == n_bytes and len(text) <= max_chars
+    return text

@@ -268,13 +268,16 @@ def scenario_bad_unary(env):
 # --------------------------------------------------------------------------
 
 class Flood:
-    """A request iterator that never ends: valid ~300-byte frames, as fast as
-    gRPC takes them (gRPC Python sends the next only when the last is sent,
-    so HTTP/2 flow control sets the pace). `handed` counts frames given out."""
+    """A request iterator that never ends: valid frames whose text is
+    message_bytes bytes of UTF-8, distinct per frame, as fast as gRPC takes
+    them (gRPC Python sends the next only when the last is sent, so HTTP/2
+    flow control sets the pace). `handed` counts frames given out."""
 
-    def __init__(self, api, stream_no):
+    def __init__(self, api, stream_no, message_bytes, max_chars):
         self.api = api
         self.stream_no = stream_no
+        self.message_bytes = message_bytes
+        self.max_chars = max_chars
         self.handed = 0
 
     def __iter__(self):
@@ -282,8 +285,8 @@ class Flood:
 
     def __next__(self):
         self.handed += 1
-        text = "%s %s #%d/%d" % (harness.CHAT_LINES[1], " ".join(harness.CHAT_LINES),
-                                 self.stream_no, self.handed)
+        text = harness.text_of_bytes(self.message_bytes, "%d/%d" % (self.stream_no, self.handed),
+                                     self.max_chars)
         return self.api.stream_request(text, "s%d-%d" % (self.stream_no, self.handed)
                                        ).SerializeToString()
 
@@ -303,51 +306,129 @@ def probe_latency(api, stop, every_s, out):
         out.append((code, round(secs * 1000, 1), server_ms))
 
 
-def open_floods(env, server, n_streams, n_connections):
+def server_max_chars(env):
+    """The server's --max-message-chars: from --server-arg if given, else 4096."""
+    value = 4096
+    args = list(env.args.server_arg)
+    for n, arg in enumerate(args):
+        if arg.startswith("--max-message-chars="):
+            value = int(arg.split("=", 1)[1])
+        elif arg == "--max-message-chars" and n + 1 < len(args):
+            value = int(args[n + 1])
+    return value
+
+
+def open_floods(env, server, n_streams, n_connections, message_bytes):
     """Opens n_streams never-reading streams spread over n_connections."""
     apis = [env.api(server) for _ in range(n_connections)]
+    max_chars = server_max_chars(env)
     floods, calls = [], []
     for i in range(n_streams):
         api = apis[i % n_connections]
-        flood = Flood(api, i)
+        flood = Flood(api, i, message_bytes, max_chars)
         floods.append(flood)
         calls.append(api.stream_raw(flood))  # Responses are never read.
     return apis, floods, calls
 
 
+def status_dict(status):
+    """The GetStatus fields this scenario records."""
+    return {"active_streams": status.active_streams, "queue_depth": status.queue_depth,
+            "errors": dict(status.errors)}
+
+
+def poll_status(server, api, stop, every_s, out):
+    """Every every_s: the server's RSS and its GetStatus; appends dicts to out."""
+    t0 = time.monotonic()
+    while not stop.wait(every_s):
+        mem = server.memory()
+        code, _, status, secs = rpc_outcome(api.get_status,
+                                            api.protos.analyzer.GetStatusRequest(), timeout=5)
+        row = {"t_s": round(time.monotonic() - t0, 1), "rss_mb": mem["rss_mb"] if mem else None,
+               "code": code, "ms": round(secs * 1000, 1)}
+        if status is not None:
+            row.update(status_dict(status))
+        out.append(row)
+
+
+def stream_final_codes(calls):
+    """Final codes of the streams that have ended, plus how many are still open.
+
+    A stream's status arrives without its answers being read, so one the
+    server refused at open (RESOURCE_EXHAUSTED past --max-streams) shows here.
+    """
+    codes = {}
+    for call in calls:
+        code = harness.code_name(call.code()) if call.done() else "open"
+        codes[code] = codes.get(code, 0) + 1
+    return codes
+
+
+def at_peak(status_rows):
+    """The status row with the highest RSS, and the largest of each count."""
+    rows = [r for r in status_rows if r.get("rss_mb") is not None and "active_streams" in r]
+    if not rows:
+        return None, None
+    peak = max(rows, key=lambda r: r["rss_mb"])
+    most = {"active_streams": max(r["active_streams"] for r in rows),
+            "queue_depth": max(r["queue_depth"] for r in rows)}
+    return peak, most
+
+
 def scenario_nonreading_streams(env):
     """N streams that send valid messages as fast as they may and never read.
 
-    For --stream-seconds, RSS is sampled each second and a normal Analyze is
-    timed each second on another connection; then every stream is cancelled,
-    and 5 s later RSS is sampled again and GetStatus read (open streams,
-    queue depth). Asserted: the RSS bound only.
+    Each message's text is --message-bytes bytes of UTF-8 (within the
+    server's code point limit; distinct texts). For --stream-seconds, RSS is
+    sampled each second, a normal Analyze is timed each second on another
+    connection, and GetStatus (open streams, queue depth, errors by code) is
+    read each second on a third; the status at the highest RSS is reported.
+    Before cancelling, the streams that already ended are counted by code (a
+    stream refused at open ends RESOURCE_EXHAUSTED). Then every stream is
+    cancelled, and 5 s later RSS is sampled again and GetStatus read.
+    Asserted: the RSS bound only.
     """
     a = env.args
 
     def body(server, api, sampler):
-        probes, stop = [], threading.Event()
+        # Raises here, not in gRPC's sending thread, when the size cannot fit.
+        message_chars = len(harness.text_of_bytes(a.message_bytes, "%d/%d" % (a.streams, 1),
+                                                  server_max_chars(env)))
+        probes, statuses, stop = [], [], threading.Event()
         prober = threading.Thread(target=probe_latency, args=(env.api(server), stop, 1.0, probes))
+        status_api = env.api(server)
+        poller = threading.Thread(target=poll_status,
+                                  args=(server, status_api, stop, 1.0, statuses))
         prober.start()
-        apis, floods, calls = open_floods(env, server, a.streams, a.connections)
+        poller.start()
+        apis, floods, calls = open_floods(env, server, a.streams, a.connections, a.message_bytes)
         time.sleep(a.stream_seconds)
         during_mb = sampler.peak_mb
+        final_codes = stream_final_codes(calls)
         stop.set()
         prober.join()
+        poller.join()
         for call in calls:
             call.cancel()
         time.sleep(5)
         after = server.memory()
         code, _, status, _ = rpc_outcome(api.get_status, env.protos.analyzer.GetStatusRequest(),
                                          timeout=10)
-        for other in apis:
+        for other in apis + [status_api]:
             other.channel.close()
         latencies = [ms for c, ms, _ in probes if c == "OK"]
         server_ms = [ms for c, _, ms in probes if c == "OK"]
+        peak_status, most = at_peak(statuses)
         out = {
             "streams": a.streams, "connections": a.connections, "seconds": a.stream_seconds,
+            "message_bytes": a.message_bytes,
+            "message_chars": message_chars,
             "frames_handed": sum(f.handed for f in floods),
+            "stream_final_codes": final_codes,
+            "refused_at_open": final_codes.get("RESOURCE_EXHAUSTED", 0),
             "peak_during_mb": during_mb,
+            "status_at_peak": peak_status, "status_max": most,
+            "status_samples": statuses,
             "after_cancel_mb": after["rss_mb"] if after else None,
             "probes": len(probes),
             "probe_results": [{"code": c, "ms": ms, "server_ms": sm} for c, ms, sm in probes],
@@ -355,15 +436,22 @@ def scenario_nonreading_streams(env):
             "probe_median_ms": median_ms([ms / 1000 for ms in latencies]),
             "probe_max_ms": max(latencies) if latencies else None,
             "probe_server_median_ms": median_ms([ms / 1000 for ms in server_ms]),
-            "status_after_cancel": None if status is None else {
-                "active_streams": status.active_streams, "queue_depth": status.queue_depth},
+            "status_after_cancel": None if status is None else status_dict(status),
             "status_code": code,
             "rss_samples": sampler.samples[:],
         }
         out["summary"] = [
-            "%d streams on %d connections for %ds: %d frames handed to gRPC" % (
-                a.streams, a.connections, a.stream_seconds, out["frames_handed"]),
+            "%d streams on %d connections for %ds, %d-byte texts (%d code points): "
+            "%d frames handed to gRPC" % (a.streams, a.connections, a.stream_seconds,
+                                          a.message_bytes, out["message_chars"],
+                                          out["frames_handed"]),
+            "stream codes before cancel: %s (refused at open: %d)" % (
+                final_codes, out["refused_at_open"]),
             "RSS peak during %.0f MB, after cancel +5 s %s MB" % (during_mb, out["after_cancel_mb"]),
+            "GetStatus at peak RSS: %s; max streams %s, max queue %s" % (
+                None if peak_status is None else {k: peak_status.get(k) for k in (
+                    "rss_mb", "active_streams", "queue_depth", "errors")},
+                most and most["active_streams"], most and most["queue_depth"]),
             "normal Analyze meanwhile (%d probes): median %s ms (server's own %s ms), "
             "max %s ms, codes %s" % (out["probes"], out["probe_median_ms"],
                                      out["probe_server_median_ms"], out["probe_max_ms"],
@@ -382,7 +470,8 @@ def scenario_oversized(env):
     """--oversized-calls concurrent Analyze calls with a 4 MB text each.
 
     Expected: every call RESOURCE_EXHAUSTED (gRPC's receive limit), memory
-    within the bound. RSS is sampled every 0.2 s, and 3 s after the last call.
+    within the bound. RSS is sampled every 0.2 s, and 3 s and 10 s after the
+    last call (whether the memory was given back is reported, not asserted).
     """
     a = env.args
 
@@ -400,16 +489,21 @@ def scenario_oversized(env):
                 code = harness.code_name(err.code())
             codes[code] = codes.get(code, 0) + 1
         secs = time.monotonic() - t0
+        t_done = time.monotonic()
         time.sleep(3)
         after = server.memory()
+        time.sleep(max(0.0, 10 - (time.monotonic() - t_done)))
+        after_10 = server.memory()
         out = {"calls": a.oversized_calls, "request_bytes": len(payload), "codes": codes,
                "seconds": round(secs, 2), "after_mb": after["rss_mb"] if after else None,
+               "after_10s_mb": after_10["rss_mb"] if after_10 else None,
                "failures": []}
         if set(codes) != {"RESOURCE_EXHAUSTED"}:
             out["failures"].append("codes %s, expected only RESOURCE_EXHAUSTED" % codes)
-        out["summary"] = ["%d x %.1f MB: %s in %.1f s; RSS peak %.0f MB, +3 s after %s MB" % (
-            a.oversized_calls, len(payload) / 1048576, codes, secs, sampler.peak_mb,
-            out["after_mb"])]
+        out["summary"] = ["%d x %.1f MB: %s in %.1f s" % (
+            a.oversized_calls, len(payload) / 1048576, codes, secs),
+            "RSS peak %.0f MB; after the calls +3 s %s MB, +10 s %s MB" % (
+                sampler.peak_mb, out["after_mb"], out["after_10s_mb"])]
         return out
     return with_server(env, "oversized", body, sample_s=0.2)
 
@@ -536,20 +630,36 @@ def scenario_expansion(env):
 def scenario_sigterm_under_load(env):
     """SIGTERM while 32 unary callers and 4 streams keep sending; --runs K times.
 
-    See sigterm_load.run_once for what is counted and asserted.
+    See sigterm_load's docstring for the two --client-policy values and what
+    each asserts. The summary ends with one row per run.
     """
     runs, failures, summary = [], [], []
     peak = {"baseline_mb": 0.0, "peak_mb": 0.0, "hwm_mb": 0.0}
     for k in range(env.args.runs):
         run = sigterm_load.run_once(env, k)
         runs.append(run)
-        failures += ["run %d: %s" % (k + 1, f) for f in run.pop("failures")]
+        failures += ["run %d: %s (log: %s)" % (k + 1, f, run["log"]) for f in run.pop("failures")]
         summary += ["run %d: %s" % (k + 1, line) for line in run.pop("summary")]
         for key in peak:
             peak[key] = max(peak[key], run["rss"][key])
-    result = {"runs": runs, "failures": failures, "summary": summary, "rss": peak}
+    summary += sigterm_rows([run["row"] for run in runs])
+    result = {"policy": env.args.client_policy, "runs": runs, "failures": failures,
+              "summary": summary, "rss": peak}
     check_rss_bound(env, result)
     return result
+
+
+def sigterm_rows(rows):
+    """Table lines: per run, unary codes and the shutdown timeline (ms after SIGTERM)."""
+    header = "%-4s %6s %6s %6s %12s %12s %9s %9s" % (
+        "run", "OK", "UNAV", "other", "NOT_SERVING", "first UNAV", "refused", "exit")
+    lines = [header]
+    for n, r in enumerate(rows, 1):
+        lines.append("%-4d %6d %6d %6d %12s %12s %9s %9s" % (
+            n, r["ok"], r["unavailable"], r["cancelled_or_other"], r["not_serving_ms"],
+            r["first_unavailable_ms"], r["first_refused_ms"],
+            "%s(%s)" % (r["exit_ms"], r["exit_code"])))
+    return lines
 
 
 SCENARIOS = {
@@ -591,6 +701,9 @@ def parse_args(argv):
                    help="nonreading_streams: TCP connections the streams share (10)")
     p.add_argument("--stream-seconds", type=int, default=15,
                    help="nonreading_streams: how long the streams push (15)")
+    p.add_argument("--message-bytes", type=int, default=300,
+                   help="nonreading_streams: UTF-8 bytes of each streamed text; past the "
+                        "server's code point limit they are mostly 4-byte emoji (300)")
     p.add_argument("--oversized-calls", type=int, default=200, help="oversized: calls (200)")
     p.add_argument("--oversized-mb", type=int, default=4, help="oversized: text size in MB (4)")
     sigterm_load.add_arguments(p)

@@ -3,19 +3,33 @@
 One run: a fresh server; --unary-threads threads call Analyze back to back,
 --load-streams streams send continuously and read their answers, and a
 poller calls grpc.health.v1.Health/Check every --health-poll-ms. After
---sigterm-after-s the server gets SIGTERM; the clients keep going until the
-server's port refuses them.
+--sigterm-after-s the server gets SIGTERM. The server is started with
+--shutdown-grace-ms (1000 here; the server's own default is 2000).
 
-What is asserted (the hardening issue's rule: nothing sent is lost):
+What the clients do next is --client-policy:
+  balancer (default): clients behind a load balancer, the case the server's
+    shutdown contract is written for. A unary caller thread that gets
+    UNAVAILABLE, or once the health poller has seen NOT_SERVING, records its
+    call and stops sending to this server (it would go to another replica).
+    A stream stops writing and half-closes once NOT_SERVING is seen (its
+    request iterator ends), or when the stream itself ends.
+  stubborn: every client keeps sending regardless until connections are
+    refused (a unary thread stops at its first refused connection).
+
+Asserted for balancer (the hardening issue's rule: nothing sent is lost):
   * every unary call ends OK or UNAVAILABLE (CANCELLED, DEADLINE_EXCEEDED or
     anything else counts as lost);
-  * every stream ends UNAVAILABLE, and the sequences it got answers for are
-    exactly 0..n-1 once each: whatever the server read it answered, and any
-    message left unanswered came after the last one it read;
+  * every stream ends UNAVAILABLE or OK, the sequences it got answers for are
+    exactly 0..n-1 once each, and a stream that ended OK got an answer for
+    every message it sent (OK means the server read up to the half-close);
+  * the health poller saw NOT_SERVING, and before any connection was refused;
   * the server exits 0.
-Recorded, not asserted: when (ms after SIGTERM) health first said
-NOT_SERVING, when the first Analyze got UNAVAILABLE, when connections were
-first refused, and when the process exited.
+For stubborn only the exit code and the 0..n-1 answer order are asserted;
+call codes are counted, and the calls that ended neither OK nor UNAVAILABLE
+(typically CANCELLED) are timed against the first refused connection.
+Recorded for both: when (ms after SIGTERM) health first said NOT_SERVING,
+the first Analyze got UNAVAILABLE, connections were first refused, and the
+process exited.
 """
 
 import signal
@@ -37,6 +51,10 @@ def add_arguments(parser):
     g.add_argument("--unary-threads", type=int, default=32, help="unary caller threads (32)")
     g.add_argument("--load-streams", type=int, default=4, help="streams sending continuously (4)")
     g.add_argument("--health-poll-ms", type=float, default=2.0, help="health poll interval (2)")
+    g.add_argument("--client-policy", choices=("balancer", "stubborn"), default="balancer",
+                   help="balancer: clients stop sending on UNAVAILABLE or health NOT_SERVING "
+                        "and are held to the shutdown contract; stubborn: clients keep sending "
+                        "until refused, codes only counted (balancer)")
     g.add_argument("--shutdown-grace-ms", type=int, default=1000,
                    help="passed to the server as --shutdown-grace-ms when it accepts it; "
                         "0 = never pass it (1000)")
@@ -60,23 +78,32 @@ def outcome_label(code, details):
 class Shared:
     """State the client threads share: a stop flag and a lock-guarded log."""
 
-    def __init__(self):
+    def __init__(self, policy):
+        self.policy = policy
         self.stop = threading.Event()
+        self.not_serving = threading.Event()  # The health poller has seen NOT_SERVING.
         self.lock = threading.Lock()
         self.unary = []  # (t_sent, t_done, label, details of a lost call)
         self.health_first = {}  # label -> first time seen
         self.health_polls = 0
 
     def note_health(self, label, t):
+        if label == "NOT_SERVING":
+            self.not_serving.set()
         with self.lock:
             self.health_polls += 1
             self.health_first.setdefault(label, t)
 
+    def balancer_left(self):
+        """True once a balancer-policy client would have left this server."""
+        return self.policy == "balancer" and self.not_serving.is_set()
+
 
 def unary_worker(api, shared, worker_no):
-    """Calls Analyze back to back until the server refuses connections."""
+    """Calls Analyze back to back until the server refuses connections
+    (stubborn) or until UNAVAILABLE or health NOT_SERVING (balancer)."""
     i = worker_no * 1000000
-    while not shared.stop.is_set():
+    while not shared.stop.is_set() and not shared.balancer_left():
         i += 1
         t_sent = time.monotonic()
         code, details, _, _ = harness.rpc_outcome(api.analyze, api.analyze_request(chat_text(i)),
@@ -87,15 +114,23 @@ def unary_worker(api, shared, worker_no):
             shared.unary.append((t_sent, time.monotonic(), label, lost_details))
         if label == "UNAVAILABLE:connect":
             return
+        if shared.policy == "balancer" and code == "UNAVAILABLE":
+            return
 
 
 class StreamLoad:
-    """One stream that sends continuously and reads every answer."""
+    """One stream that sends continuously and reads every answer.
 
-    def __init__(self, api, stream_no):
+    Under the balancer policy its request iterator ends (gRPC half-closes)
+    once the health poller has seen NOT_SERVING or the stream has ended.
+    """
+
+    def __init__(self, api, stream_no, shared):
         self.api = api
         self.stream_no = stream_no
+        self.shared = shared
         self.handed = 0
+        self.half_closed_at = None
         self.sequences = []
         self.message_errors = {}
         self.code = None
@@ -107,6 +142,12 @@ class StreamLoad:
         return self
 
     def __next__(self):
+        if self.half_closed_at is not None:
+            raise StopIteration
+        if self.shared.balancer_left() or (self.shared.policy == "balancer"
+                                            and self.ended_at is not None):
+            self.half_closed_at = time.monotonic()
+            raise StopIteration
         self.handed += 1
         return self.api.stream_request(chat_text(self.stream_no * 1000000 + self.handed),
                                        "st%d-%d" % (self.stream_no, self.handed))
@@ -135,6 +176,7 @@ class StreamLoad:
             "final": outcome_label(self.code, self.details), "details": self.details,
             "sequences_are_prefix": sorted(self.sequences) == list(range(answered)),
             "message_errors": self.message_errors,
+            "half_closed_ms": ms_after(self.half_closed_at, t_sigterm),
             "ended_ms": ms_after(self.ended_at, t_sigterm),
         }
 
@@ -178,7 +220,7 @@ def start_clients(env, server, shared):
     apis = [env.api(server) for _ in range(4)]
     workers = [threading.Thread(target=unary_worker, args=(apis[w % 4], shared, w), daemon=True)
                for w in range(a.unary_threads)]
-    streams = [StreamLoad(env.api(server), s) for s in range(a.load_streams)]
+    streams = [StreamLoad(env.api(server), s, shared) for s in range(a.load_streams)]
     poller = threading.Thread(target=health_poller,
                               args=(env.api(server), shared, a.health_poll_ms / 1000.0), daemon=True)
     for t in workers:
@@ -189,14 +231,20 @@ def start_clients(env, server, shared):
     return workers, streams, poller
 
 
+def is_lost(label):
+    """A unary outcome that is neither an answer nor UNAVAILABLE."""
+    return not (label == "OK" or label.startswith("UNAVAILABLE"))
+
+
 def count_unary(shared, t_sigterm):
     """Unary outcomes by label, UNAVAILABLEs for calls sent before SIGTERM,
-    the first UNAVAILABLE's time, and up to 10 lost calls with their timing."""
+    the first UNAVAILABLE's time, and every lost call's (label, details,
+    sent, ended) with times as ms after SIGTERM."""
     counts, before, lost = {}, 0, []
     first_unavailable = None
     for t_sent, t_done, label, details in shared.unary:
         counts[label] = counts.get(label, 0) + 1
-        if details and len(lost) < 10:
+        if is_lost(label):
             lost.append({"code": label, "details": details, "sent_ms": ms_after(t_sent, t_sigterm),
                          "ended_ms": ms_after(t_done, t_sigterm)})
         if label.startswith("UNAVAILABLE"):
@@ -214,19 +262,53 @@ def first_refused(shared, t_sigterm):
     return ms_after(min(times), t_sigterm) if times else None
 
 
-def judge(unary_counts, streams, exit_code):
+def lost_timing(lost, refused_ms, exit_ms):
+    """When the lost calls ended, relative to the first refused connection
+    (negative: before the port closed) and to the server's exit."""
+    if not lost:
+        return {"count": 0}
+    ended = [c["ended_ms"] for c in lost]
+    out = {"count": len(lost), "codes": {},
+           "sent_ms_min": min(c["sent_ms"] for c in lost),
+           "sent_ms_max": max(c["sent_ms"] for c in lost),
+           "ended_ms_min": min(ended), "ended_ms_max": max(ended)}
+    for c in lost:
+        out["codes"][c["code"]] = out["codes"].get(c["code"], 0) + 1
+    if refused_ms is not None:
+        out["ended_before_refused"] = sum(1 for t in ended if t < refused_ms)
+        out["ended_vs_refused_ms"] = [round(min(ended) - refused_ms, 1),
+                                      round(max(ended) - refused_ms, 1)]
+    if exit_ms is not None:
+        out["ended_vs_exit_ms"] = [round(min(ended) - exit_ms, 1), round(max(ended) - exit_ms, 1)]
+    return out
+
+
+def judge(policy, unary_counts, streams, timeline, exit_code):
+    """Failures for one run; see the module docstring for what each policy asserts."""
     failures = []
-    lost = {k: v for k, v in unary_counts.items() if not (k == "OK" or k.startswith("UNAVAILABLE"))}
+    if exit_code != "0":
+        failures.append("server exit %s after SIGTERM, expected 0" % exit_code)
+    for n, s in enumerate(streams):
+        if not s["sequences_are_prefix"]:
+            failures.append("stream %d: answered sequences are not 0..n-1" % n)
+    if policy != "balancer":
+        return failures
+    lost = {k: v for k, v in unary_counts.items() if is_lost(k)}
     if lost:
         failures.append("unary calls lost (neither answered nor UNAVAILABLE): %s" % lost)
     for n, s in enumerate(streams):
-        if not s["final"].startswith("UNAVAILABLE"):
-            failures.append("stream %d ended %s (%r), expected UNAVAILABLE" % (n, s["final"],
-                                                                             s["details"][:60]))
-        if not s["sequences_are_prefix"]:
-            failures.append("stream %d: answered sequences are not 0..n-1" % n)
-    if exit_code != "0":
-        failures.append("server exit %s after SIGTERM, expected 0" % exit_code)
+        if not (s["final"] == "OK" or s["final"].startswith("UNAVAILABLE")):
+            failures.append("stream %d ended %s (%r), expected UNAVAILABLE or OK" % (
+                n, s["final"], s["details"][:60]))
+        elif s["final"] == "OK" and s["unanswered"]:
+            failures.append("stream %d ended OK with %d of %d sent messages unanswered" % (
+                n, s["unanswered"], s["sent"]))
+    not_serving, refused = timeline["health_not_serving_ms"], timeline["first_refused_ms"]
+    if not_serving is None:
+        failures.append("health never seen NOT_SERVING (first refused %s ms)" % refused)
+    elif refused is not None and refused <= not_serving:
+        failures.append("connection refused at %s ms, before health NOT_SERVING at %s ms" % (
+            refused, not_serving))
     return failures
 
 
@@ -234,7 +316,9 @@ def run_once(env, k):
     """One fresh server, load, SIGTERM, and the accounting described above."""
     server, grace_note = start_server(env, k)
     try:
-        return load_and_terminate(env, server, grace_note)
+        result = load_and_terminate(env, server, grace_note)
+        result["log"] = server.log_path
+        return result
     finally:
         server.kill()  # Only if something went wrong before it exited.
 
@@ -243,7 +327,7 @@ def load_and_terminate(env, server, grace_note):
     """run_once's work once the server is up."""
     sampler = RssSampler(server.pid, 0.5).start()
     baseline = server.memory()["rss_mb"]
-    shared = Shared()
+    shared = Shared(env.args.client_policy)
     workers, streams, poller = start_clients(env, server, shared)
     time.sleep(env.args.sigterm_after_s)
     t_sigterm = time.monotonic()
@@ -262,6 +346,17 @@ def load_and_terminate(env, server, grace_note):
                      {"baseline_mb": baseline, "peak_mb": sampler.peak_mb, "hwm_mb": sampler.hwm_mb})
 
 
+def run_row(unary_counts, timeline, exit_code):
+    """The per-run numbers the report table shows."""
+    unavailable = sum(v for k, v in unary_counts.items() if k.startswith("UNAVAILABLE"))
+    return {"ok": unary_counts.get("OK", 0), "unavailable": unavailable,
+            "cancelled_or_other": sum(v for k, v in unary_counts.items() if is_lost(k)),
+            "not_serving_ms": timeline["health_not_serving_ms"],
+            "first_unavailable_ms": timeline["first_analyze_unavailable_ms"],
+            "first_refused_ms": timeline["first_refused_ms"],
+            "exit_ms": timeline["server_exit_ms"], "exit_code": exit_code}
+
+
 def summarise(shared, streams, t_sigterm, t_exit, exit_code, grace_note, rss):
     """The run's result dict with failures and table lines."""
     unary_counts, unavailable_before, first_unavail, lost = count_unary(shared, t_sigterm)
@@ -273,7 +368,8 @@ def summarise(shared, streams, t_sigterm, t_exit, exit_code, grace_note, rss):
         "server_exit_ms": ms_after(t_exit, t_sigterm),
     }
     health_seen = {k: ms_after(v, t_sigterm) for k, v in shared.health_first.items()}
-    failures = judge(unary_counts, stream_reports, exit_code)
+    failures = judge(shared.policy, unary_counts, stream_reports, timeline, exit_code)
+    lost_summary = lost_timing(lost, timeline["first_refused_ms"], timeline["server_exit_ms"])
     summary = [
         "unary: %s (UNAVAILABLE for %d sent before SIGTERM)" % (unary_counts, unavailable_before),
         "streams sent/answered/final: %s" % ", ".join(
@@ -282,12 +378,17 @@ def summarise(shared, streams, t_sigterm, t_exit, exit_code, grace_note, rss):
         "refused %s, exit %s (code %s)" % (
             timeline["health_not_serving_ms"], timeline["first_analyze_unavailable_ms"],
             timeline["first_refused_ms"], timeline["server_exit_ms"], exit_code),
-        "--shutdown-grace-ms: %s" % grace_note,
+        "--client-policy %s; --shutdown-grace-ms: %s" % (shared.policy, grace_note),
     ]
     if lost:
-        summary.append("lost calls, e.g. %s" % lost[0])
-    return {"unary": unary_counts, "unary_unavailable_sent_before_sigterm": unavailable_before,
-            "lost_call_samples": lost,
+        summary.append("calls neither OK nor UNAVAILABLE: %s, ended %s..%s ms after SIGTERM "
+                       "(%s ms vs first refused; %s before it); e.g. %r" % (
+                           lost_summary["codes"], lost_summary["ended_ms_min"],
+                           lost_summary["ended_ms_max"], lost_summary.get("ended_vs_refused_ms"),
+                           lost_summary.get("ended_before_refused"), lost[0]["details"][:80]))
+    return {"policy": shared.policy, "row": run_row(unary_counts, timeline, exit_code),
+            "unary": unary_counts, "unary_unavailable_sent_before_sigterm": unavailable_before,
+            "lost_calls": lost_summary, "lost_call_samples": lost[:10],
             "streams": stream_reports, "timeline_ms": timeline, "health_first_seen_ms": health_seen,
             "health_polls": shared.health_polls, "server_exit": exit_code,
             "shutdown_grace": grace_note, "rss": rss, "failures": failures, "summary": summary}
