@@ -17,6 +17,7 @@ Nothing here prints or logs message text: results carry codes, counts,
 sequence numbers, sizes and timings only.
 """
 
+import functools
 import glob
 import importlib.util
 import os
@@ -388,21 +389,26 @@ def text_of_bytes(n_bytes, tag, max_chars=4096):
     than the tag.
     """
     suffix = " #%s" % tag
-    budget_bytes = n_bytes - len(suffix)
-    budget_chars = max_chars - len(suffix)
+    text = _filler(n_bytes - len(suffix), max_chars - len(suffix)) + suffix
+    return text
+
+
+@functools.lru_cache(maxsize=64)
+def _filler(budget_bytes, budget_chars):
+    """text_of_bytes' body before the tag (cached: only the tag varies)."""
     if budget_bytes < 0 or budget_bytes > 4 * budget_chars:
-        raise ValueError("no text of %d bytes within %d code points" % (n_bytes, max_chars))
+        raise ValueError("no text of that many bytes within the code point limit")
     wide = max(0, -(-(budget_bytes - budget_chars) // 3))  # Four-byte code points needed.
     narrow = budget_bytes - 4 * wide
     total = wide + narrow
     ascii_src = " ".join(CHAT_LINES) + " "
     out, a = [], 0
     for j in range(total):
-        if total and (j + 1) * wide // total > j * wide // total:
+        if (j + 1) * wide // total > j * wide // total:
             out.append(FOUR_BYTE[j % len(FOUR_BYTE)])
         else:
             out.append(ascii_src[a % len(ascii_src)])
             a += 1
-    text = "".join(out) + suffix
-    assert len(text.encode("utf-8")) == n_bytes and len(text) <= max_chars
+    text = "".join(out)
+    assert len(text.encode("utf-8")) == budget_bytes and len(text) <= budget_chars
     return text

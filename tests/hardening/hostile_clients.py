@@ -401,7 +401,9 @@ def scenario_nonreading_streams(env):
                                   args=(server, status_api, stop, 1.0, statuses))
         prober.start()
         poller.start()
+        t_open = time.monotonic()
         apis, floods, calls = open_floods(env, server, a.streams, a.connections, a.message_bytes)
+        open_s = round(time.monotonic() - t_open, 1)
         time.sleep(a.stream_seconds)
         during_mb = sampler.peak_mb
         final_codes = stream_final_codes(calls)
@@ -423,6 +425,7 @@ def scenario_nonreading_streams(env):
             "streams": a.streams, "connections": a.connections, "seconds": a.stream_seconds,
             "message_bytes": a.message_bytes,
             "message_chars": message_chars,
+            "open_seconds": open_s,  # status_samples' t_s counts from before the opening.
             "frames_handed": sum(f.handed for f in floods),
             "stream_final_codes": final_codes,
             "refused_at_open": final_codes.get("RESOURCE_EXHAUSTED", 0),
