@@ -337,13 +337,17 @@ def status_dict(status):
             "errors": dict(status.errors)}
 
 
-def poll_status(server, api, stop, every_s, out):
-    """Every every_s: the server's RSS and its GetStatus; appends dicts to out."""
+def poll_status(server, api, stop, every_s, out, timeout_s=15):
+    """every_s after the last answer: the server's RSS and its GetStatus;
+    appends dicts to out. The deadline is long because GetStatus can take
+    seconds under this load, and a call that times out before the server
+    reads it shows up in the server's own errors."""
     t0 = time.monotonic()
     while not stop.wait(every_s):
         mem = server.memory()
         code, _, status, secs = rpc_outcome(api.get_status,
-                                            api.protos.analyzer.GetStatusRequest(), timeout=5)
+                                            api.protos.analyzer.GetStatusRequest(),
+                                            timeout=timeout_s)
         row = {"t_s": round(time.monotonic() - t0, 1), "rss_mb": mem["rss_mb"] if mem else None,
                "code": code, "ms": round(secs * 1000, 1)}
         if status is not None:
@@ -431,6 +435,8 @@ def scenario_nonreading_streams(env):
             "refused_at_open": final_codes.get("RESOURCE_EXHAUSTED", 0),
             "peak_during_mb": during_mb,
             "status_at_peak": peak_status, "status_max": most,
+            "status_polls": len(statuses),
+            "status_polls_failed": sum(1 for r in statuses if r["code"] != "OK"),
             "status_samples": statuses,
             "after_cancel_mb": after["rss_mb"] if after else None,
             "probes": len(probes),
@@ -451,10 +457,11 @@ def scenario_nonreading_streams(env):
             "stream codes before cancel: %s (refused at open: %d)" % (
                 final_codes, out["refused_at_open"]),
             "RSS peak during %.0f MB, after cancel +5 s %s MB" % (during_mb, out["after_cancel_mb"]),
-            "GetStatus at peak RSS: %s; max streams %s, max queue %s" % (
+            "GetStatus at peak RSS: %s; max streams %s, max queue %s (%d polls, %d failed)" % (
                 None if peak_status is None else {k: peak_status.get(k) for k in (
                     "rss_mb", "active_streams", "queue_depth", "errors")},
-                most and most["active_streams"], most and most["queue_depth"]),
+                most and most["active_streams"], most and most["queue_depth"],
+                out["status_polls"], out["status_polls_failed"]),
             "normal Analyze meanwhile (%d probes): median %s ms (server's own %s ms), "
             "max %s ms, codes %s" % (out["probes"], out["probe_median_ms"],
                                      out["probe_server_median_ms"], out["probe_max_ms"],
