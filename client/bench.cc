@@ -764,6 +764,7 @@ struct RunContext {
   BenchPlan* plan;
   BenchRecorder* recorder;
   absl::Duration timeout;  // unary calls
+  const ClientOptions* client;  // the bearer token
 };
 
 // Unary calls on gRPC's callback API: no thread per call, completions run on
@@ -845,6 +846,7 @@ class UnaryDriver {
     call->start = start;
     call->measured = ticket.measured;
     call->context.set_deadline(absl::ToChronoTime(absl::Now() + run_.timeout));
+    AddCallCredentials(*run_.client, call->context);
     if (ticket.measured) run_.recorder->Sent();
     if (run_.health != nullptr) {
       run_.health->async()->Check(
@@ -909,6 +911,7 @@ class StreamCall final : public grpc::ClientBidiReactor<StreamAnalyzeRequest,
       : run_(run), window_(window), streams_done_(done) {}
 
   void Start() {
+    AddCallCredentials(*run_.client, context_);
     run_.stub->async()->StreamAnalyze(&context_, this);
     StartRead(&response_);
     AddHold();
@@ -1215,8 +1218,7 @@ int RunBench(const ClientOptions& client_options, const BenchOptions& options,
   // A channel of its own, so the first request goes over a new connection.
   grpc::ChannelArguments args;
   args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
-  std::shared_ptr<grpc::Channel> channel = grpc::CreateCustomChannel(
-      client_options.target, grpc::InsecureChannelCredentials(), args);
+  std::shared_ptr<grpc::Channel> channel = MakeChannel(client_options, args);
   std::unique_ptr<Analyzer::Stub> stub = Analyzer::NewStub(channel);
   std::unique_ptr<grpc::health::v1::Health::Stub> health =
       grpc::health::v1::Health::NewStub(channel);
@@ -1238,6 +1240,7 @@ int RunBench(const ClientOptions& client_options, const BenchOptions& options,
     grpc::ClientContext context;
     context.set_deadline(
         absl::ToChronoTime(absl::Now() + client_options.timeout));
+    AddCallCredentials(client_options, context);
     AnalyzeRequest request;
     request.mutable_message()->set_id(id);
     request.mutable_message()->set_text(sequence.At(index));
@@ -1284,7 +1287,8 @@ int RunBench(const ClientOptions& client_options, const BenchOptions& options,
   RunContext run{
       stub.get(), options.mode == BenchMode::kHealth ? health.get() : nullptr,
       &sequence,  &plan,
-      &recorder,  client_options.timeout};
+      &recorder,  client_options.timeout,
+      &client_options};
   CpuMeter meter(options.server_pid);
   // The meter starts when the warm-up ends, on a thread of its own since
   // the drivers below block until the run is over.

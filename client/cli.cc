@@ -6,10 +6,12 @@
 #include <cstdint>
 #include <exception>
 #include <fstream>
+#include <iterator>
 #include <ostream>
 #include <string>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "client/eval.h"
@@ -28,7 +30,13 @@ po::options_description GlobalOptions() {
   options.add_options()                         //
       ("help,h", "")                            //
       ("target", po::value<std::string>(), "")  //
-      ("timeout-ms", po::value<int64_t>(), "");
+      ("timeout-ms", po::value<int64_t>(), "")  //
+      ("tls", po::bool_switch(), "")            //
+      ("tls-ca", po::value<std::string>(), "")  //
+      ("tls-cert", po::value<std::string>(), "")  //
+      ("tls-key", po::value<std::string>(), "")   //
+      ("tls-server-name", po::value<std::string>(), "")  //
+      ("token-file", po::value<std::string>(), "");
   return options;
 }
 
@@ -88,6 +96,44 @@ CommandSyntax SyntaxOf(Command command) {
   return syntax;
 }
 
+// The whole file; InvalidArgument naming `option` when it cannot be read.
+absl::StatusOr<std::string> ReadOptionFile(const po::variables_map& vm,
+                                           const char* option) {
+  const std::string path = vm[option].as<std::string>();
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::InvalidArgumentError(absl::StrCat("--", option, ": cannot read ", path));
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+// TLS files and the token file into `client`.
+absl::Status ApplySecurityOptions(const po::variables_map& vm, ClientOptions* client) {
+  ClientOptions::Tls& tls = client->tls;
+  tls.enabled = vm["tls"].as<bool>() || vm.count("tls-ca") || vm.count("tls-cert") ||
+                vm.count("tls-key") || vm.count("tls-server-name");
+  if (vm.count("tls-cert") != vm.count("tls-key")) {
+    return absl::InvalidArgumentError("--tls-cert and --tls-key go together");
+  }
+  for (auto [option, field] : {std::pair{"tls-ca", &tls.root_certs_pem},
+                               {"tls-cert", &tls.cert_chain_pem},
+                               {"tls-key", &tls.private_key_pem}}) {
+    if (!vm.count(option)) continue;
+    absl::StatusOr<std::string> pem = ReadOptionFile(vm, option);
+    if (!pem.ok()) return pem.status();
+    *field = *std::move(pem);
+  }
+  if (vm.count("tls-server-name")) tls.server_name = vm["tls-server-name"].as<std::string>();
+  if (vm.count("token-file")) {
+    absl::StatusOr<std::string> token = ReadOptionFile(vm, "token-file");
+    if (!token.ok()) return token.status();
+    // One line; surrounding whitespace (a trailing newline) is not part of it.
+    client->token = std::string(absl::StripAsciiWhitespace(*token));
+    if (client->token.empty() || client->token.find_first_of(" \t\r\n") != std::string::npos) {
+      return absl::InvalidArgumentError("--token-file must hold one token on one line");
+    }
+  }
+  return absl::OkStatus();
+}
+
 // Copies what the global options say into `options->client`.
 absl::Status ApplyGlobalOptions(const po::variables_map& vm,
                                 absl::string_view default_target,
@@ -104,7 +150,7 @@ absl::Status ApplyGlobalOptions(const po::variables_map& vm,
     }
     options->client.timeout = absl::Milliseconds(ms);
   }
-  return absl::OkStatus();
+  return ApplySecurityOptions(vm, &options->client);
 }
 
 // Copies the command's own options and positionals into `options`.
@@ -262,6 +308,13 @@ std::string UsageText() {
       "                      (default ",
       absl::ToInt64Milliseconds(ClientOptions().timeout),
       ")\n"
+      "  --tls               connect with TLS, trusting the system's CAs\n"
+      "  --tls-ca FILE       connect with TLS, trusting the CAs in FILE (PEM)\n"
+      "  --tls-cert FILE, --tls-key FILE\n"
+      "                      client certificate and key (PEM) for mutual TLS\n"
+      "  --tls-server-name NAME\n"
+      "                      name to check the server's certificate against\n"
+      "  --token-file FILE   send the bearer token in FILE with every call\n"
       "  -h, --help          print this help\n"
       "\n"
       "Exit status: 0 success; 1 the call failed, the stream ended with an\n"

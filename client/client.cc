@@ -22,13 +22,6 @@ constexpr absl::Duration kHealthPollInterval = absl::Milliseconds(100);
 // the server once.
 constexpr absl::Duration kMinHealthPollDeadline = absl::Milliseconds(100);
 
-std::shared_ptr<grpc::Channel> MakeChannel(const ClientOptions& options) {
-  grpc::ChannelArguments args;
-  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, kMaxReconnectBackoffMs);
-  return grpc::CreateCustomChannel(options.target,
-                                   grpc::InsecureChannelCredentials(), args);
-}
-
 // Sets a deadline `timeout` from now; an infinite timeout sets none.
 void SetTimeout(grpc::ClientContext& context, absl::Duration timeout) {
   if (timeout == absl::InfiniteDuration()) return;
@@ -36,6 +29,29 @@ void SetTimeout(grpc::ClientContext& context, absl::Duration timeout) {
 }
 
 }  // namespace
+
+std::shared_ptr<grpc::Channel> MakeChannel(const ClientOptions& options,
+                                           grpc::ChannelArguments args) {
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, kMaxReconnectBackoffMs);
+  if (!options.tls.enabled) {
+    return grpc::CreateCustomChannel(options.target, grpc::InsecureChannelCredentials(),
+                                     args);
+  }
+  grpc::SslCredentialsOptions ssl;
+  ssl.pem_root_certs = options.tls.root_certs_pem;
+  ssl.pem_cert_chain = options.tls.cert_chain_pem;
+  ssl.pem_private_key = options.tls.private_key_pem;
+  if (!options.tls.server_name.empty()) {
+    args.SetSslTargetNameOverride(options.tls.server_name);
+  }
+  return grpc::CreateCustomChannel(options.target, grpc::SslCredentials(ssl), args);
+}
+
+void AddCallCredentials(const ClientOptions& options, grpc::ClientContext& context) {
+  if (!options.token.empty()) {
+    context.AddMetadata("authorization", absl::StrCat("Bearer ", options.token));
+  }
+}
 
 absl::Status FromGrpcStatus(const grpc::Status& status) {
   // grpc::StatusCode and absl::StatusCode share the canonical code numbers.
@@ -60,6 +76,7 @@ absl::StatusOr<lantern::v1::Analysis> Client::Analyze(
     const lantern::v1::ChatMessage& message, absl::Duration timeout) {
   grpc::ClientContext context;
   SetTimeout(context, timeout);
+  AddCallCredentials(options_, context);
   lantern::v1::AnalyzeRequest request;
   *request.mutable_message() = message;
   lantern::v1::AnalyzeResponse response;
@@ -74,6 +91,7 @@ absl::StatusOr<lantern::v1::Analysis> Client::Analyze(
 absl::StatusOr<lantern::v1::GetStatusResponse> Client::GetStatus() {
   grpc::ClientContext context;
   SetTimeout(context, options_.timeout);
+  AddCallCredentials(options_, context);
   lantern::v1::GetStatusResponse response;
   grpc::Status status = analyzer_->GetStatus(
       &context, lantern::v1::GetStatusRequest(), &response);
@@ -155,14 +173,16 @@ std::unique_ptr<AnalyzeStream> Client::OpenStream() {
 std::unique_ptr<AnalyzeStream> Client::OpenStream(absl::Duration timeout) {
   // Not make_unique: the constructor is private to Client.
   return std::unique_ptr<AnalyzeStream>(
-      new AnalyzeStream(channel_, *analyzer_, timeout));
+      new AnalyzeStream(options_, channel_, *analyzer_, timeout));
 }
 
-AnalyzeStream::AnalyzeStream(std::shared_ptr<grpc::Channel> channel,
+AnalyzeStream::AnalyzeStream(const ClientOptions& options,
+                             std::shared_ptr<grpc::Channel> channel,
                              lantern::v1::Analyzer::Stub& stub,
                              absl::Duration timeout)
     : channel_(std::move(channel)) {
   SetTimeout(context_, timeout);
+  AddCallCredentials(options, context_);
   stream_ = stub.StreamAnalyze(&context_);
 }
 

@@ -8,14 +8,15 @@
 //
 // Status codes returned by the RPC methods are the server's codes, unchanged
 // (see proto/lantern/v1/analyzer.proto), plus the ones gRPC itself produces:
-//   UNAVAILABLE        the server cannot be reached (or is warming
-//   up/draining). DEADLINE_EXCEEDED  the call's deadline passed. UNIMPLEMENTED
-//   the server does not offer the method (e.g. no health
-//                      service).
+//   UNAVAILABLE         the server cannot be reached (or is warming up or
+//                       draining; or the TLS handshake failed).
+//   DEADLINE_EXCEEDED   the call's deadline passed.
+//   UNIMPLEMENTED       the server does not offer the method (e.g. no health
+//                       service).
+//   UNAUTHENTICATED     the server wants a bearer token and got none or a
+//                       wrong one.
 //
-// Transport: plaintext (grpc::InsecureChannelCredentials). TLS is a later
-// option: it would be a credentials field in ClientOptions, nothing else
-// changes.
+// Transport: plaintext unless ClientOptions::tls is enabled.
 #ifndef LANTERN_CLIENT_CLIENT_H_
 #define LANTERN_CLIENT_CLIENT_H_
 
@@ -40,7 +41,33 @@ struct ClientOptions {
   // Per-call deadline for unary calls (Analyze, GetStatus, CheckHealth).
   // absl::InfiniteDuration() means no deadline.
   absl::Duration timeout = absl::Seconds(10);
+
+  struct Tls {
+    bool enabled = false;
+    // PEM of the CAs to trust; empty = the system's roots.
+    std::string root_certs_pem;
+    // PEM of this client's certificate chain and key, for servers that
+    // require mutual TLS; both or neither.
+    std::string cert_chain_pem;
+    std::string private_key_pem;
+    // Name checked against the server's certificate instead of the target's
+    // host (e.g. when connecting by IP address).
+    std::string server_name;
+  };
+  Tls tls;
+
+  // Sent as "authorization: Bearer <token>" with every call; empty = none.
+  // Sent over plaintext too when TLS is off (e.g. TLS ends at a proxy).
+  std::string token;
 };
+
+// A channel to options.target with its TLS settings; `args` are extra
+// channel arguments.
+std::shared_ptr<grpc::Channel> MakeChannel(const ClientOptions& options,
+                                           grpc::ChannelArguments args = {});
+
+// Adds the bearer token (if any) to a call's metadata.
+void AddCallCredentials(const ClientOptions& options, grpc::ClientContext& context);
 
 // Converts a grpc::Status to absl::Status (same code numbers, same message).
 absl::Status FromGrpcStatus(const grpc::Status& status);
@@ -148,7 +175,7 @@ class AnalyzeStream {
 
  private:
   friend class Client;
-  AnalyzeStream(std::shared_ptr<grpc::Channel> channel,
+  AnalyzeStream(const ClientOptions& options, std::shared_ptr<grpc::Channel> channel,
                 lantern::v1::Analyzer::Stub& stub, absl::Duration timeout);
 
   // Declaration order matters: the reader-writer uses the context and the

@@ -337,19 +337,24 @@ absl::Status Engine::Dispatch(AnalysisRequest request, AnalysisCallback done,
       return absl::OkStatus();
     }
   }
-  // Tokenize once per distinct tokenizer.
-  std::vector<std::vector<int64_t>> tokens(tokenizers_.size());
-  for (size_t i = 0; i < tokenizers_.size(); ++i) {
-    LANTERN_ASSIGN_OR_RETURN(tokens[i],
-                             tokenizers_[i]->Encode(PrefixOfCodePoints(
-                                 normalized, tokenizer_input_limit_[i])));
-  }
+  // Capacity first: a server at capacity does not tokenize what it refuses.
   const int ahead = in_flight_.fetch_add(1);
   if (ahead >= options_.max_queue) {
     in_flight_.fetch_sub(1);
     return absl::ResourceExhaustedError(absl::StrCat(
         "server is at capacity (", options_.max_queue,
         " messages in flight); retry with backoff"));
+  }
+  // Tokenize once per distinct tokenizer.
+  std::vector<std::vector<int64_t>> tokens(tokenizers_.size());
+  for (size_t i = 0; i < tokenizers_.size(); ++i) {
+    absl::StatusOr<std::vector<int64_t>> ids = tokenizers_[i]->Encode(
+        PrefixOfCodePoints(normalized, tokenizer_input_limit_[i]));
+    if (!ids.ok()) {
+      in_flight_.fetch_sub(1);
+      return ids.status();
+    }
+    tokens[i] = *std::move(ids);
   }
   // Only a message alone in the engine runs a model on this thread: under
   // load, callers running the slowest model one message at a time would

@@ -7,6 +7,20 @@
 #include "server/stream_reactor.h"
 
 namespace lantern::server {
+namespace {
+
+// A raw unary handler also runs for a call that died before its request
+// arrived (deadline passed, client cancelled), with an empty request. Its
+// parse error is then the call's end, not the client's bytes.
+absl::Status CallEndOr(const grpc::CallbackServerContext& context, absl::Status status) {
+  if (status.ok() || !context.IsCancelled()) return status;
+  if (absl::FromChrono(context.deadline()) <= absl::Now()) {
+    return absl::DeadlineExceededError("the call's deadline passed before its request arrived");
+  }
+  return absl::CancelledError("the call was cancelled before its request arrived");
+}
+
+}  // namespace
 
 grpc::ServerUnaryReactor* AnalyzerService::Analyze(
     grpc::CallbackServerContext* context, const grpc::ByteBuffer* request_frame,
@@ -16,6 +30,12 @@ grpc::ServerUnaryReactor* AnalyzerService::Analyze(
     state_->Record(status);
     reactor->Finish(ToGrpcStatus(status));
   };
+  const absl::StatusOr<std::string> caller = Authenticate(*context);
+  if (!caller.ok()) {
+    fail(caller.status());
+    return reactor;
+  }
+  if (!caller->empty()) state_->CountCaller(*caller);
   if (state_->draining()) {
     fail(absl::UnavailableError("server is shutting down; retry on another replica"));
     return reactor;
@@ -24,7 +44,7 @@ grpc::ServerUnaryReactor* AnalyzerService::Analyze(
   absl::Status parsed = ParseFrame(*request_frame, "the request", &request);
   if (parsed.ok()) parsed = CheckRequiredFields(request.has_message(), request.message());
   if (!parsed.ok()) {
-    fail(parsed);
+    fail(CallEndOr(*context, parsed));
     return reactor;
   }
   core::AnalysisRequest work;
@@ -48,7 +68,7 @@ grpc::ServerUnaryReactor* AnalyzerService::Analyze(
 
 grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>*
 AnalyzerService::StreamAnalyze(grpc::CallbackServerContext* context) {
-  return new StreamReactor(state_, context);
+  return new StreamReactor(state_, context, Authenticate(*context));
 }
 
 grpc::ServerUnaryReactor* AnalyzerService::GetStatus(
@@ -56,10 +76,13 @@ grpc::ServerUnaryReactor* AnalyzerService::GetStatus(
     grpc::ByteBuffer* response_frame) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   v1::GetStatusRequest request;
-  if (absl::Status parsed = ParseFrame(*request_frame, "the request", &request);
-      !parsed.ok()) {
-    state_->Record(parsed);
-    reactor->Finish(ToGrpcStatus(parsed));
+  absl::Status accepted = Authenticate(*context).status();
+  if (accepted.ok()) {
+    accepted = CallEndOr(*context, ParseFrame(*request_frame, "the request", &request));
+  }
+  if (!accepted.ok()) {
+    state_->Record(accepted);
+    reactor->Finish(ToGrpcStatus(accepted));
     return reactor;
   }
   v1::GetStatusResponse response;
@@ -67,6 +90,12 @@ grpc::ServerUnaryReactor* AnalyzerService::GetStatus(
   *response_frame = SerializeFrame(response);
   reactor->Finish(grpc::Status::OK);
   return reactor;
+}
+
+absl::StatusOr<std::string> AnalyzerService::Authenticate(
+    const grpc::CallbackServerContext& context) const {
+  if (auth_ == nullptr) return std::string();
+  return auth_->Authenticate(context.client_metadata());
 }
 
 void FillStatus(const ServingState& state, v1::GetStatusResponse* response) {
@@ -100,6 +129,9 @@ void FillStatus(const ServingState& state, v1::GetStatusResponse* response) {
   response->set_requests_served(state.served());
   for (const auto& [code, count] : state.errors()) {
     (*response->mutable_errors())[code] = count;
+  }
+  for (const auto& [caller, count] : state.messages_by_caller()) {
+    (*response->mutable_messages_by_caller())[caller] = count;
   }
   response->set_active_streams(state.active_streams());
   response->set_queue_depth(stats.queue_depth);

@@ -12,6 +12,7 @@
 
 #include "grpcpp/grpcpp.h"
 #include "lantern/v1/analyzer.grpc.pb.h"
+#include "server/auth.h"
 #include "server/serving_state.h"
 
 namespace lantern::server {
@@ -21,8 +22,10 @@ class AnalyzerService final
           v1::Analyzer::WithRawCallbackMethod_StreamAnalyze<
               v1::Analyzer::WithRawCallbackMethod_GetStatus<v1::Analyzer::Service>>> {
  public:
-  // `state` must outlive the service.
-  explicit AnalyzerService(ServingState* state) : state_(state) {}
+  // `state` and `auth` must outlive the service; without `auth` (null) no
+  // call needs a token.
+  AnalyzerService(ServingState* state, const TokenAuth* auth)
+      : state_(state), auth_(auth) {}
 
   // Request: AnalyzeRequest; response: AnalyzeResponse.
   grpc::ServerUnaryReactor* Analyze(grpc::CallbackServerContext* context,
@@ -39,7 +42,11 @@ class AnalyzerService final
                                       grpc::ByteBuffer* response) override;
 
  private:
+  // The caller's name ("" without auth), or UNAUTHENTICATED.
+  absl::StatusOr<std::string> Authenticate(const grpc::CallbackServerContext& context) const;
+
   ServingState* const state_;
+  const TokenAuth* const auth_;
 };
 
 // Fills a GetStatusResponse from the engine and the counters.

@@ -24,16 +24,21 @@ int main(int argc, char** argv) {
     return 0;
   }
   core::SetLogLevel(core::ParseLogLevel(parsed->options.log_level).value());
-  server::BlockTerminationSignals();
+  server::BlockSignals();
   auto srv = server::Server::Create(parsed->options);
   if (!srv.ok()) {
     core::LogError(srv.status().ToString());
     return 1;
   }
-  // The first signal starts the shutdown; a second ends its grace period.
+  // SIGHUP reloads the auth tokens. The first SIGTERM/SIGINT starts the
+  // shutdown; a second ends its grace period.
   std::thread([&srv] {
     for (;;) {
-      const int signal = server::WaitForTerminationSignal();
+      const int signal = server::WaitForSignal();
+      if (signal == SIGHUP) {
+        (void)(*srv)->ReloadAuthTokens();
+        continue;
+      }
       core::LogInfo(signal == SIGTERM ? "SIGTERM received" : "SIGINT received");
       (*srv)->RequestShutdown();
     }

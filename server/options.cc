@@ -74,6 +74,16 @@ po::options_description Describe(ServerOptions& o, std::string& config_file) {
       ("drain-timeout-ms",
        po::value(&o.drain_timeout_ms)->default_value(o.drain_timeout_ms),
        "After the grace period, how long calls in flight may take to finish.")
+      ("tls-cert", po::value(&o.tls_cert),
+       "TLS certificate chain (PEM). With --tls-key, the server speaks only TLS.")
+      ("tls-key", po::value(&o.tls_key), "TLS private key (PEM).")
+      ("tls-client-ca", po::value(&o.tls_client_ca),
+       "CAs (PEM) that client certificates must chain to: every client must present "
+       "one (mutual TLS). Needs --tls-cert.")
+      ("auth-tokens", po::value(&o.auth_tokens),
+       "File of '<caller> <sha256 of token>' lines: Analyzer calls then need "
+       "'authorization: Bearer <token>' (UNAUTHENTICATED otherwise); health stays "
+       "open. Reloaded on SIGHUP.")
       ("log-level", po::value(&o.log_level)->default_value(o.log_level),
        "debug, info, warning or error. Logs never contain message text.");
   return desc;
@@ -121,6 +131,12 @@ absl::Status Validate(const ServerOptions& o) {
   }
   if (o.drain_timeout_ms < 0) {
     return absl::InvalidArgumentError("--drain-timeout-ms must be >= 0");
+  }
+  if (o.tls_cert.empty() != o.tls_key.empty()) {
+    return absl::InvalidArgumentError("--tls-cert and --tls-key go together");
+  }
+  if (!o.tls_client_ca.empty() && o.tls_cert.empty()) {
+    return absl::InvalidArgumentError("--tls-client-ca needs --tls-cert and --tls-key");
   }
   if (auto level = core::ParseLogLevel(o.log_level); !level.ok()) {
     return level.status();

@@ -57,6 +57,16 @@ struct ServerOptions {
   int shutdown_grace_ms = 2000;
   // Then how long calls in flight may take to finish.
   int drain_timeout_ms = 10000;
+  // TLS: certificate chain and private key files (PEM); both or neither.
+  // Without them the server speaks plaintext.
+  std::string tls_cert;
+  std::string tls_key;
+  // With TLS: CA file (PEM) that client certificates must chain to; set,
+  // every client must present one (mutual TLS).
+  std::string tls_client_ca;
+  // File of callers and their token digests (see server/auth.h); set, every
+  // Analyzer call needs "authorization: Bearer <token>". Reloaded on SIGHUP.
+  std::string auth_tokens;
   // debug, info, warning or error.
   std::string log_level = "info";
 };

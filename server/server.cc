@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <csignal>
+#include <fstream>
+#include <iterator>
 #include <cstdint>
 #include <limits>
 
@@ -28,6 +30,16 @@ core::EngineOptions ToEngineOptions(const ServerOptions& o) {
   e.batching.max_batch = o.max_batch;
   e.batching.max_delay = absl::Microseconds(o.batch_delay_us);
   return e;
+}
+
+absl::StatusOr<std::string> ReadPem(const std::string& path, absl::string_view option) {
+  std::ifstream in(path, std::ios::binary);
+  std::string pem(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>{});
+  if (!in.is_open() || pem.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(option, ": cannot read ", path, " (missing or empty)"));
+  }
+  return pem;
 }
 
 }  // namespace
@@ -57,17 +69,23 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(
       "batching: up to %d messages per forward pass, waiting up to %d us; %d torch "
       "intra-op threads per pass",
       options.max_batch, options.batch_delay_us, options.torch_threads));
-  std::unique_ptr<Server> server(new Server(options, std::move(engine)));
+  std::unique_ptr<TokenAuth> auth;
+  if (!options.auth_tokens.empty()) {
+    LANTERN_ASSIGN_OR_RETURN(auth, TokenAuth::Load(options.auth_tokens));
+  }
+  std::unique_ptr<Server> server(new Server(options, std::move(engine), std::move(auth)));
   server->state_.set_blas(blas);
   LANTERN_RETURN_IF_ERROR(server->Start());
   return server;
 }
 
-Server::Server(const ServerOptions& options, std::unique_ptr<core::Engine> engine)
+Server::Server(const ServerOptions& options, std::unique_ptr<core::Engine> engine,
+               std::unique_ptr<TokenAuth> auth)
     : options_(options),
       engine_(std::move(engine)),
+      auth_(std::move(auth)),
       state_(engine_.get(), options.stream_window, options.max_streams),
-      service_(&state_),
+      service_(&state_, auth_.get()),
       health_({kServiceName}) {}
 
 Server::~Server() {
@@ -75,12 +93,42 @@ Server::~Server() {
   if (warm_thread_.joinable()) warm_thread_.join();
 }
 
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ServerCredentials(
+    const ServerOptions& options) {
+  if (options.tls_cert.empty()) return grpc::InsecureServerCredentials();
+  grpc::SslServerCredentialsOptions ssl;
+  grpc::SslServerCredentialsOptions::PemKeyCertPair pair;
+  LANTERN_ASSIGN_OR_RETURN(pair.cert_chain, ReadPem(options.tls_cert, "--tls-cert"));
+  LANTERN_ASSIGN_OR_RETURN(pair.private_key, ReadPem(options.tls_key, "--tls-key"));
+  ssl.pem_key_cert_pairs.push_back(std::move(pair));
+  if (!options.tls_client_ca.empty()) {
+    LANTERN_ASSIGN_OR_RETURN(ssl.pem_root_certs,
+                             ReadPem(options.tls_client_ca, "--tls-client-ca"));
+    ssl.client_certificate_request =
+        GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY;
+  }
+  return grpc::SslServerCredentials(ssl);
+}
+
+absl::Status Server::ReloadAuthTokens() {
+  if (auth_ == nullptr) return absl::FailedPreconditionError("no --auth-tokens file");
+  absl::StatusOr<int> callers = auth_->Reload();
+  if (!callers.ok()) {
+    core::LogError(absl::StrCat("auth tokens not reloaded, the old ones stay: ",
+                                callers.status().message()));
+    return callers.status();
+  }
+  core::LogInfo(absl::StrFormat("auth tokens reloaded: %d callers", *callers));
+  return absl::OkStatus();
+}
+
 absl::Status Server::Start() {
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  LANTERN_ASSIGN_OR_RETURN(std::shared_ptr<grpc::ServerCredentials> credentials,
+                           ServerCredentials(options_));
 
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(options_.listen, grpc::InsecureServerCredentials(),
-                           &port_);
+  builder.AddListeningPort(options_.listen, credentials, &port_);
   builder.RegisterService(&service_);
   builder.RegisterService(&health_);
   builder.SetMaxReceiveMessageSize(MaxReceiveBytes(options_));
@@ -100,8 +148,11 @@ absl::Status Server::Start() {
         absl::StrCat("cannot listen on ", options_.listen,
                      " (address in use or not local?)"));
   }
-  core::LogInfo(absl::StrFormat("listening on %s (port %d); warming up models",
-                                options_.listen, port_));
+  core::LogInfo(absl::StrFormat(
+      "listening on %s (port %d, %s%s); warming up models", options_.listen, port_,
+      options_.tls_cert.empty() ? "plaintext" : "TLS",
+      options_.tls_client_ca.empty() ? "" : " with client certificates"));
+  if (auth_ != nullptr) core::LogInfo("Analyzer calls need a bearer token (--auth-tokens)");
   warm_thread_ = std::thread([this] { Warm(); });
   return absl::OkStatus();
 }
@@ -165,25 +216,35 @@ void Server::Shutdown() {
   core::LogInfo(absl::StrFormat("draining: up to %d ms for calls in flight",
                                 options_.drain_timeout_ms));
   health_.Shutdown();  // Watches end.
-  server_->Shutdown(std::chrono::system_clock::now() +
-                    std::chrono::milliseconds(options_.drain_timeout_ms));
+  // Null when Start() failed before listening.
+  if (server_ != nullptr) {
+    server_->Shutdown(std::chrono::system_clock::now() +
+                      std::chrono::milliseconds(options_.drain_timeout_ms));
+  }
   engine_->Shutdown();
   core::LogInfo(absl::StrFormat("stopped: %d messages analysed", state_.served()));
 }
 
-void BlockTerminationSignals() {
+namespace {
+
+sigset_t HandledSignals() {
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGTERM);
   sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGHUP);
+  return set;
+}
+
+}  // namespace
+
+void BlockSignals() {
+  const sigset_t set = HandledSignals();
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
 }
 
-int WaitForTerminationSignal() {
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGINT);
+int WaitForSignal() {
+  const sigset_t set = HandledSignals();
   int signal = 0;
   sigwait(&set, &signal);
   return signal;

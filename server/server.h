@@ -21,6 +21,7 @@
 #include "core/engine.h"
 #include "grpcpp/grpcpp.h"
 #include "server/analyzer_service.h"
+#include "server/auth.h"
 #include "server/health_service.h"
 #include "server/options.h"
 #include "server/serving_state.h"
@@ -45,6 +46,10 @@ class Server {
   // Returns the warm-up error if there was one, else OK.
   absl::Status Run();
 
+  // Reads --auth-tokens again (on SIGHUP). The old tokens stay in force when
+  // the file is bad; returns why.
+  absl::Status ReloadAuthTokens();
+
   // Asks Run() to return. Safe from any thread, including signal waiters.
   // Called again once shutdown has begun, ends the grace period early.
   void RequestShutdown();
@@ -54,12 +59,14 @@ class Server {
   void Shutdown();
 
  private:
-  Server(const ServerOptions& options, std::unique_ptr<core::Engine> engine);
+  Server(const ServerOptions& options, std::unique_ptr<core::Engine> engine,
+         std::unique_ptr<TokenAuth> auth);
   absl::Status Start();
   void Warm();
 
   const ServerOptions options_;
   std::unique_ptr<core::Engine> engine_;
+  const std::unique_ptr<TokenAuth> auth_;  // Null without --auth-tokens.
   ServingState state_;
   AnalyzerService service_;
   HealthService health_;
@@ -79,12 +86,12 @@ class Server {
 // UTF-8 plus the other fields, never overflowing an int.
 int MaxReceiveBytes(const ServerOptions& options);
 
-// Blocks SIGTERM and SIGINT in the calling thread and in threads it starts
-// later, so WaitForTerminationSignal() can receive them. Call first in main.
-void BlockTerminationSignals();
+// Blocks SIGTERM, SIGINT and SIGHUP in the calling thread and in threads it
+// starts later, so WaitForSignal() can receive them. Call first in main.
+void BlockSignals();
 
-// Waits for SIGTERM or SIGINT; returns the signal number.
-int WaitForTerminationSignal();
+// Waits for SIGTERM, SIGINT or SIGHUP; returns the signal number.
+int WaitForSignal();
 
 }  // namespace lantern::server
 

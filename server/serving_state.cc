@@ -24,6 +24,16 @@ std::map<std::string, uint64_t> ServingState::errors() const {
   return out;
 }
 
+void ServingState::CountCaller(const std::string& caller) {
+  absl::MutexLock lock(&mu_);
+  ++by_caller_[caller];
+}
+
+std::map<std::string, uint64_t> ServingState::messages_by_caller() const {
+  absl::MutexLock lock(&mu_);
+  return by_caller_;
+}
+
 void ServingState::StartDraining() {
   std::vector<Drainable*> idle;
   {

@@ -49,6 +49,10 @@ class ServingState {
   uint64_t served() const { return served_.load(); }
   std::map<std::string, uint64_t> errors() const;
 
+  // Counts one message from an authenticated caller.
+  void CountCaller(const std::string& caller);
+  std::map<std::string, uint64_t> messages_by_caller() const;
+
   bool draining() const { return draining_.load(); }
   // Sets draining and asks every open stream to drain. Non-blocking.
   void StartDraining();
@@ -78,6 +82,7 @@ class ServingState {
   mutable absl::Mutex mu_;
   std::map<absl::StatusCode, uint64_t> errors_ ABSL_GUARDED_BY(mu_);
   std::set<Drainable*> streams_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, uint64_t> by_caller_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace lantern::server

@@ -19,11 +19,16 @@ std::string EchoableId(const v1::StreamAnalyzeRequest& request) {
 }  // namespace
 
 StreamReactor::StreamReactor(ServingState* state,
-                             grpc::CallbackServerContext* context)
+                             grpc::CallbackServerContext* context,
+                             absl::StatusOr<std::string> caller)
     : state_(state),
       context_(context),
       cancelled_flag_(std::make_shared<std::atomic<bool>>(false)) {
-  const absl::Status registered = state_->RegisterStream(this);
+  absl::Status registered = caller.status();
+  if (registered.ok()) {
+    caller_ = *std::move(caller);
+    registered = state_->RegisterStream(this);
+  }
   registered_ = registered.ok();
   if (!registered_) state_->Record(registered);
   Actions actions;
@@ -82,6 +87,7 @@ void StreamReactor::Handle(const grpc::ByteBuffer& frame, uint64_t sequence) {
     RejectFrame(parsed, sequence);
     return;
   }
+  if (!caller_.empty()) state_->CountCaller(caller_);
   v1::StreamAnalyzeResponse response;
   response.set_message_id(EchoableId(request));
   response.set_sequence(sequence);

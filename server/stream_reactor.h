@@ -38,9 +38,12 @@ class StreamReactor final
     : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>,
       public Drainable {
  public:
-  // Starts reading, or finishes at once with UNAVAILABLE when draining.
-  // Deletes itself in OnDone.
-  StreamReactor(ServingState* state, grpc::CallbackServerContext* context);
+  // Starts reading, or finishes at once: with `caller`'s error
+  // (UNAUTHENTICATED), UNAVAILABLE when draining, RESOURCE_EXHAUSTED when
+  // too many streams are open. `caller` is "" without auth. Deletes itself
+  // in OnDone.
+  StreamReactor(ServingState* state, grpc::CallbackServerContext* context,
+                absl::StatusOr<std::string> caller);
 
   void OnReadDone(bool ok) override;
   void OnWriteDone(bool ok) override;
@@ -73,6 +76,7 @@ class StreamReactor final
   ServingState* const state_;
   grpc::CallbackServerContext* const context_;
   const std::shared_ptr<std::atomic<bool>> cancelled_flag_;
+  std::string caller_;
   bool registered_ = false;
   // Target of the read in progress; only the read's callback touches it.
   grpc::ByteBuffer frame_;
@@ -88,7 +92,7 @@ class StreamReactor final
   bool draining_ ABSL_GUARDED_BY(mu_) = false;
   bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
   bool write_failed_ ABSL_GUARDED_BY(mu_) = false;
-  // Why the stream was not registered (draining, or too many streams).
+  // Why the stream was refused (no token, draining, too many streams).
   absl::Status refused_ ABSL_GUARDED_BY(mu_);
   // Set by the first frame that does not parse; reading stops there.
   absl::Status bad_frame_ ABSL_GUARDED_BY(mu_);

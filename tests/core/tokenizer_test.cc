@@ -7,6 +7,8 @@
 
 #include <fstream>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "core/engine.h"
@@ -106,6 +108,39 @@ TEST(TokenizerTest, MatchesTrainingScriptOnSamples) {
 TEST(TokenizerTest, EncoderTokenizerMatchesTrainingScriptOnSamples) {
   ExpectSamplesMatch(LoadUseTokenizer(std::string(LANTERN_TEST_MODEL_DIR) + "/encoder/vocab.json"),
                      "encoder_tokenizer_samples.jsonl");
+}
+
+// SentencePiece runs in a link-map namespace of its own (dlmopen; see
+// core/sentencepiece_module.cc), with its own libc and allocator. Threads of
+// this process call into it at once, and models are loaded and freed while
+// others encode; the ThreadSanitizer build (scripts/sanitize.sh) runs this.
+TEST(TokenizerTest, SentencePieceEncodesConcurrently) {
+  const std::string path = std::string(LANTERN_TEST_MODEL_DIR) + "/tokenizer.model";
+  auto tokenizer = LoadSentencePieceTokenizer(path);
+  ASSERT_TRUE(tokenizer.ok()) << tokenizer.status();
+  const std::vector<std::string> texts = {
+      "i can't sleep again", "everything is fine, thanks for asking",
+      "na\xC3\xAFve caf\xC3\xA9 \xE6\x88\x91\xE5\xA5\xBD", std::string(300, 'x')};
+  std::vector<std::vector<int64_t>> expected;
+  for (const std::string& text : texts) expected.push_back((*tokenizer)->Encode(text).value());
+
+  constexpr int kThreads = 4;
+  std::vector<int> mismatches(kThreads, 0);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      // A model of this thread's own, loaded and freed mid-way.
+      auto own = LoadSentencePieceTokenizer(path);
+      for (int i = 0; i < 200; ++i) {
+        const size_t k = static_cast<size_t>(i + t) % texts.size();
+        const Tokenizer& which = (i % 2 == 0 || !own.ok()) ? **tokenizer : **own;
+        if (which.Encode(texts[k]).value() != expected[k]) ++mismatches[static_cast<size_t>(t)];
+        if (i == 100) own = absl::CancelledError("freed");
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  for (int t = 0; t < kThreads; ++t) EXPECT_EQ(mismatches[static_cast<size_t>(t)], 0) << t;
 }
 
 TEST(TokenizerTest, MissingModelIsNotFound) {

@@ -8,6 +8,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "server/server.h"
+#include "tests/server/local_client.h"
 #include "tests/testing/fakes.h"
 
 namespace lantern::server {
@@ -51,7 +52,7 @@ class LifecycleTest : public ::testing::Test {
 
   static std::unique_ptr<Client> Connect(const Server& server) {
     return std::make_unique<Client>(
-        ClientOptions{absl::StrCat("127.0.0.1:", server.port()), absl::Seconds(30)});
+        LocalClient(server.port()));
   }
 
   std::shared_ptr<FakeModelState> model_;

@@ -106,6 +106,8 @@ TEST(OptionsTest, BadInputIsInvalidArgumentWithReason) {
       {{"--drain-timeout-ms", "-1"}, "--drain-timeout-ms must be >= 0"},
       {{"--shutdown-grace-ms", "-5"}, "--shutdown-grace-ms must be >= 0"},
       {{"--max-streams", "0"}, "--max-streams must be >= 1, got 0"},
+      {{"--tls-cert", "server.pem"}, "--tls-cert and --tls-key go together"},
+      {{"--tls-client-ca", "ca.pem"}, "--tls-client-ca needs --tls-cert and --tls-key"},
       {{"--http2-window-bytes", "100"}, "--http2-window-bytes must be within 1024.."},
       {{"--max-message-chars", "99999999"}, "--max-message-chars must be <= 16777216"},
       {{"--log-level", "loud"}, "unknown log level 'loud'"},

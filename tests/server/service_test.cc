@@ -8,6 +8,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "server/server.h"
+#include "tests/server/local_client.h"
 
 namespace lantern::server {
 namespace {
@@ -40,7 +41,7 @@ class ServiceTest : public ::testing::Test {
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = server->release();
     ASSERT_TRUE(server_->WaitForWarmup().ok());
-    client_ = new Client(ClientOptions{target(), absl::Seconds(30)});
+    client_ = new Client(LocalClient(server_->port()));
   }
   static void TearDownTestSuite() {
     delete client_;

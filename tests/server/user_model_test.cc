@@ -15,6 +15,7 @@
 #include "gtest/gtest.h"
 #include "lantern/config/v1/model_spec.pb.h"
 #include "server/server.h"
+#include "tests/server/local_client.h"
 
 namespace lantern::server {
 namespace {
@@ -83,8 +84,7 @@ class UserModelTest : public ::testing::Test {
     server_ = server->release();
     const absl::Status warm = server_->WaitForWarmup();
     ASSERT_TRUE(warm.ok()) << warm;
-    client_ = new Client(ClientOptions{
-        absl::StrCat("127.0.0.1:", server_->port()), absl::Seconds(30)});
+    client_ = new Client(LocalClient(server_->port()));
   }
   static void TearDownTestSuite() {
     delete client_;

@@ -12,6 +12,7 @@
 #include "gtest/gtest.h"
 #include "server/convert.h"
 #include "server/server.h"
+#include "tests/server/local_client.h"
 #include "tests/testing/fakes.h"
 
 namespace lantern::server {
@@ -130,7 +131,7 @@ class WireTest : public ::testing::Test {
     const std::string target = absl::StrCat("127.0.0.1:", server_->port());
     stub_ = std::make_unique<grpc::GenericStub>(
         grpc::CreateChannel(target, grpc::InsecureChannelCredentials()));
-    client_ = std::make_unique<Client>(ClientOptions{target, absl::Seconds(30)});
+    client_ = std::make_unique<Client>(LocalClient(server_->port()));
   }
 
   grpc::Status Unary(const char* method, const std::string& bytes) {
