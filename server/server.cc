@@ -11,7 +11,6 @@
 #include "absl/strings/str_format.h"
 #include "core/logging.h"
 #include "core/status_macros.h"
-#include "grpcpp/ext/proto_server_reflection_plugin.h"
 
 namespace lantern::server {
 namespace {
@@ -86,7 +85,9 @@ Server::Server(const ServerOptions& options, std::unique_ptr<core::Engine> engin
       auth_(std::move(auth)),
       state_(engine_.get(), options.stream_window, options.max_streams),
       service_(&state_, auth_.get()),
-      health_({kServiceName}) {}
+      health_({kServiceName}),
+      reflection_({kServiceName, "grpc.health.v1.Health",
+                   "grpc.reflection.v1alpha.ServerReflection"}) {}
 
 Server::~Server() {
   Shutdown();
@@ -123,7 +124,6 @@ absl::Status Server::ReloadAuthTokens() {
 }
 
 absl::Status Server::Start() {
-  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   LANTERN_ASSIGN_OR_RETURN(std::shared_ptr<grpc::ServerCredentials> credentials,
                            ServerCredentials(options_));
 
@@ -131,6 +131,7 @@ absl::Status Server::Start() {
   builder.AddListeningPort(options_.listen, credentials, &port_);
   builder.RegisterService(&service_);
   builder.RegisterService(&health_);
+  builder.RegisterService(&reflection_);
   builder.SetMaxReceiveMessageSize(MaxReceiveBytes(options_));
   // Memory bounds against clients that send without reading (see
   // docs/reliability.md for the worst case these give).

@@ -24,6 +24,7 @@
 #include "server/auth.h"
 #include "server/health_service.h"
 #include "server/options.h"
+#include "server/reflection_service.h"
 #include "server/serving_state.h"
 
 namespace lantern::server {
@@ -70,6 +71,7 @@ class Server {
   ServingState state_;
   AnalyzerService service_;
   HealthService health_;
+  ReflectionService reflection_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
   std::thread warm_thread_;
