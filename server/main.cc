@@ -5,6 +5,7 @@
 
 #include "absl/synchronization/mutex.h"
 #include "core/logging.h"
+#include "server/grpc_log.h"
 #include "server/options.h"
 #include "server/server.h"
 
@@ -23,7 +24,9 @@ int main(int argc, char** argv) {
     std::fputs(parsed->message.c_str(), stdout);
     return 0;
   }
-  core::SetLogLevel(core::ParseLogLevel(parsed->options.log_level).value());
+  const core::LogLevel level = core::ParseLogLevel(parsed->options.log_level).value();
+  core::SetLogLevel(level);
+  server::RouteGrpcLog(level);
   server::BlockSignals();
   auto srv = server::Server::Create(parsed->options);
   if (!srv.ok()) {
