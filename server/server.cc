@@ -1,6 +1,8 @@
 #include "server/server.h"
 
 #include <algorithm>
+#include <malloc.h>
+
 #include <csignal>
 #include <fstream>
 #include <iterator>
@@ -16,6 +18,7 @@ namespace lantern::server {
 namespace {
 
 constexpr char kServiceName[] = "lantern.v1.Analyzer";
+constexpr absl::Duration kTrimInterval = absl::Seconds(5);
 
 core::EngineOptions ToEngineOptions(const ServerOptions& o) {
   core::EngineOptions e;
@@ -92,6 +95,8 @@ Server::Server(const ServerOptions& options, std::unique_ptr<core::Engine> engin
 Server::~Server() {
   Shutdown();
   if (warm_thread_.joinable()) warm_thread_.join();
+  if (!stop_trimming_.HasBeenNotified()) stop_trimming_.Notify();
+  if (trim_thread_.joinable()) trim_thread_.join();
 }
 
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ServerCredentials(
@@ -155,6 +160,13 @@ absl::Status Server::Start() {
       options_.tls_client_ca.empty() ? "" : " with client certificates"));
   if (auth_ != nullptr) core::LogInfo("Analyzer calls need a bearer token (--auth-tokens)");
   warm_thread_ = std::thread([this] { Warm(); });
+  // glibc keeps freed memory in its arenas: after a burst (oversized
+  // requests, which gRPC buffers whole before refusing them; streams that
+  // were cancelled) RSS stayed 100-250 MB higher for good. malloc_trim
+  // returns the free pages of every arena.
+  trim_thread_ = std::thread([this] {
+    while (!stop_trimming_.WaitForNotificationWithTimeout(kTrimInterval)) malloc_trim(0);
+  });
   return absl::OkStatus();
 }
 

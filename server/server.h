@@ -75,6 +75,10 @@ class Server {
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
   std::thread warm_thread_;
+  // Gives freed heap memory back to the system every few seconds (see
+  // server.cc); stops at shutdown.
+  std::thread trim_thread_;
+  absl::Notification stop_trimming_;
 
   absl::Notification warm_done_;
   absl::Status warm_status_;  // Written before warm_done_ is notified.
