@@ -86,7 +86,7 @@ Server::Server(const ServerOptions& options, std::unique_ptr<core::Engine> engin
     : options_(options),
       engine_(std::move(engine)),
       auth_(std::move(auth)),
-      state_(engine_.get(), options.stream_window, options.max_streams),
+      state_(engine_.get(), options.stream_window, options.max_streams, options.max_queue),
       service_(&state_, auth_.get()),
       health_({kServiceName}),
       reflection_({kServiceName, "grpc.health.v1.Health",

@@ -60,12 +60,14 @@ absl::Status ServingState::RegisterStream(Drainable* stream) {
         "server has ", max_streams_, " streams open, its limit; retry with backoff"));
   }
   streams_.insert(stream);
+  open_streams_.store(static_cast<int>(streams_.size()));
   return absl::OkStatus();
 }
 
 void ServingState::UnregisterStream(Drainable* stream) {
   absl::MutexLock lock(&mu_);
   streams_.erase(stream);
+  open_streams_.store(static_cast<int>(streams_.size()));
 }
 
 int ServingState::active_streams() const {

@@ -3,6 +3,7 @@
 #ifndef LANTERN_SERVER_SERVING_STATE_H_
 #define LANTERN_SERVER_SERVING_STATE_H_
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <functional>
@@ -34,14 +35,23 @@ class Drainable {
 
 class ServingState {
  public:
-  ServingState(core::Engine* engine, int stream_window, int max_streams)
+  // `max_queue`: the engine's bound on messages in flight.
+  ServingState(core::Engine* engine, int stream_window, int max_streams, int max_queue)
       : engine_(engine),
         stream_window_(stream_window),
         max_streams_(max_streams),
+        streams_share_(std::max(1, max_queue / 2)),
         started_at_(absl::Now()) {}
 
   core::Engine& engine() const { return *engine_; }
-  int stream_window() const { return stream_window_; }
+  // Messages one stream may have read but not yet answered, now:
+  // --stream-window, or fewer while many streams are open, so that all of
+  // them together hold at most half of --max-queue and unary callers always
+  // find room (200 streams that never read used to fill the queue).
+  int stream_window() const {
+    const int open = std::max(1, open_streams_.load());
+    return std::clamp(streams_share_ / open, 1, stream_window_);
+  }
   absl::Time started_at() const { return started_at_; }
 
   // Counts one answered message: OK or an error code.
@@ -74,6 +84,8 @@ class ServingState {
   core::Engine* const engine_;
   const int stream_window_;
   const int max_streams_;
+  const int streams_share_;  // of the engine queue, for all streams together
+  std::atomic<int> open_streams_{0};
   const absl::Time started_at_;
   std::atomic<uint64_t> served_{0};
   std::atomic<bool> draining_{false};

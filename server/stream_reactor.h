@@ -2,8 +2,8 @@
 //
 // Reads messages one at a time and hands each to the engine; answers are
 // queued and written one at a time as they complete. At most
-// `stream_window` messages may be read but unanswered, which gives the
-// client backpressure instead of growing server memory.
+// ServingState::stream_window() messages may be read but unanswered, which
+// gives the client backpressure instead of growing server memory.
 //
 // Every message read gets exactly one response: an Analysis or a
 // MessageError. The call is finished exactly once, only after every engine

@@ -219,6 +219,15 @@ TEST(EnsembleTest, BadModifiersAreInvalidArgument) {
             absl::StatusCode::kInvalidArgument);
 }
 
+// tests/fuzz/ensemble_fuzzer's checks fail on this: a NaN strength ("NaN" is
+// valid protobuf JSON) passed the range check and made every score NaN,
+// which reads as level "none".
+TEST(EnsembleTest, NanStrengthIsInvalidArgument) {
+  std::vector<config::v1::ModelSpec> specs = {Spec("a", {0, 1}), Spec("ctx", {0, 0})};
+  EXPECT_EQ(Ensemble::Create(WithContextModifier(std::nanf("")), specs).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
 // Risk models "a" (ungated) and "enc", which gate model "lang" trusts with
 // its label l1 ("english"); lang(p) is a gate signal with p(l1) = p.
 Ensemble MakeGatedEnsemble(config::v1::CombineMode mode) {

@@ -74,6 +74,38 @@ TEST(ModelSpecTest, RiskOutsideUnitIntervalIsInvalidArgument) {
   EXPECT_THAT(loaded.status().message(), HasSubstr("risk of label 'b'"));
 }
 
+// tests/fuzz/model_spec_fuzzer's checks fail on these: protobuf's JSON accepts
+// "NaN" and "Infinity", which passed the range checks; a NaN risk or an
+// infinite weight made every verdict's score NaN, which reads as level
+// "none". A huge maxTokens made each message reserve gigabytes.
+TEST(ModelSpecTest, NonFiniteOrHugeNumbersAreInvalidArgument) {
+  const struct {
+    const char* labels;
+    const char* tail;
+    const char* error;
+  } cases[] = {
+      {R"([{"name": "a", "risk": "NaN"}, {"name": "b", "risk": 1}])",
+       R"("maxTokens": 8, "weight": 1)", "risk of label 'a'"},
+      {R"([{"name": "a"}, {"name": "b", "risk": 1}])", R"("maxTokens": 8, "weight": "NaN")",
+       "weight must be > 0 and at most"},
+      {R"([{"name": "a"}, {"name": "b", "risk": 1}])",
+       R"("maxTokens": 8, "weight": "Infinity")", "weight must be > 0 and at most"},
+      {R"([{"name": "a"}, {"name": "b", "risk": 1}])", R"("maxTokens": 8, "weight": 1e30)",
+       "weight must be > 0 and at most"},
+      {R"([{"name": "a"}, {"name": "b", "risk": 1}])",
+       R"("maxTokens": 2147483647, "weight": 1)", "max_tokens must be within 1..65536"},
+  };
+  for (const auto& c : cases) {
+    const std::string dir = TwoModelDir();
+    WriteSpec(dir, std::string(R"({"name": "sev", "file": "m.pt", "labels": )") + c.labels +
+                       R"(, "tokenizer": {"type": "sentencepiece", "model": "t"}, )" + c.tail +
+                       "}");
+    auto loaded = LoadModelDirectory(dir);
+    EXPECT_EQ(loaded.status().code(), absl::StatusCode::kInvalidArgument) << c.tail;
+    EXPECT_THAT(loaded.status().message(), HasSubstr(c.error)) << c.tail;
+  }
+}
+
 TEST(ModelSpecTest, UnsupportedTokenizerIsInvalidArgument) {
   const std::string dir = TwoModelDir();
   WriteSpec(dir, R"({"name": "sev", "file": "m.pt", "maxTokens": 8, "weight": 1,

@@ -4,8 +4,8 @@
 // (core::LengthBuckets, core::ModelInput).
 //
 // Input: the contents of model.json. Its folder holds a small WordPiece
-// vocab.txt and links to the shipped tokenizer.model and encoder vocab.json,
-// so specs naming those load a real tokenizer.
+// vocab.txt, a small encoder vocab.json and a link to the shipped
+// tokenizer.model, so specs naming those load a real tokenizer.
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -28,9 +28,11 @@ const std::string& SpecDir() {
     auto* path = new std::string(ScratchDir() + "/spec");
     fs::create_directories(*path);
     WriteFile(*path + "/vocab.txt", "[PAD]\n[UNK]\n[CLS]\n[SEP]\nhello\n##s\nworld\n");
-    const std::string models = LANTERN_FUZZ_MODEL_DIR;
-    fs::create_symlink(models + "/tokenizer.model", *path + "/tokenizer.model");
-    fs::create_symlink(models + "/encoder/vocab.json", *path + "/vocab.json");
+    WriteFile(*path + "/vocab.json",
+              R"([["\ufffd", 0], ["<s>", 0], ["</s>", 0], ["r3", 0], ["r4", 0], ["r5", 0],
+                  ["\u2581", -2], ["hello", -1], ["\u2581world", -1], ["s", -3]])");
+    fs::create_symlink(std::string(LANTERN_FUZZ_MODEL_DIR) + "/tokenizer.model",
+                       *path + "/tokenizer.model");
     return path;
   }();
   return *dir;
