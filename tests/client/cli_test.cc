@@ -1,6 +1,9 @@
 #include "client/cli.h"
 
+#include <fstream>
 #include <sstream>
+#include <string>
+#include <vector>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -55,6 +58,42 @@ TEST(RunCliTest, UnreachableServerIsExitCode1WithCodeName) {
   EXPECT_EQ(RunCli(5, argv, "127.0.0.1:1", in, out, err), kExitFailure);
   EXPECT_THAT(err.str(), HasSubstr("error: UNAVAILABLE"));
   EXPECT_EQ(out.str(), "");
+}
+
+TEST(ParseCommandLineTest, TlsAndTokenFilesAreRead) {
+  const std::string dir = ::testing::TempDir();
+  std::ofstream(dir + "/ca.pem") << "CA PEM";
+  std::ofstream(dir + "/token") << "  tok-123\n";
+  const std::string ca = dir + "/ca.pem", token = dir + "/token";
+  const char* argv[] = {"lantern", "--tls-ca", ca.c_str(), "--token-file", token.c_str(),
+                        "--tls-server-name", "lantern.internal", "health"};
+  auto parsed = ParseCommandLine(8, argv, "127.0.0.1:1");
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  EXPECT_TRUE(parsed->client.tls.enabled);
+  EXPECT_EQ(parsed->client.tls.root_certs_pem, "CA PEM");
+  EXPECT_EQ(parsed->client.tls.server_name, "lantern.internal");
+  EXPECT_EQ(parsed->client.token, "tok-123");
+}
+
+TEST(ParseCommandLineTest, BadSecurityOptionsAreUsageErrors) {
+  const std::string dir = ::testing::TempDir();
+  std::ofstream(dir + "/two_tokens") << "one two\n";
+  const std::string missing = dir + "/missing.pem", two = dir + "/two_tokens";
+  struct Case {
+    std::vector<const char*> args;
+    std::string expected;
+  };
+  const std::vector<Case> cases = {
+      {{"lantern", "--tls-ca", missing.c_str(), "health"}, "--tls-ca: cannot read"},
+      {{"lantern", "--tls-cert", missing.c_str(), "health"}, "--tls-cert and --tls-key go together"},
+      {{"lantern", "--token-file", two.c_str(), "health"}, "one token on one line"},
+  };
+  for (const Case& c : cases) {
+    auto parsed = ParseCommandLine(static_cast<int>(c.args.size()), c.args.data(), "127.0.0.1:1");
+    EXPECT_EQ(parsed.status().code(), absl::StatusCode::kInvalidArgument) << c.expected;
+    EXPECT_THAT(parsed.status().message(), HasSubstr(c.expected));
+    EXPECT_THAT(parsed.status().message(), Not(HasSubstr("two")));
+  }
 }
 
 }  // namespace
