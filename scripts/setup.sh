@@ -13,6 +13,8 @@ PACKAGES=(
   libtorch-dev libopenblas0-openmp
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler grpc-proto
   libabsl-dev libboost-program-options-dev libutf8proc-dev libssl-dev
+  # the TLS tests make their certificates with the openssl CLI
+  openssl
   libsentencepiece-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   # training the default models
