@@ -86,7 +86,7 @@ std::vector<int64_t> ModelInput(const config::v1::ModelSpec& spec,
   const auto& tok = spec.tokenizer();
   const int64_t max_tokens = spec.max_tokens();
   std::vector<int64_t> ids;
-  ids.reserve(static_cast<size_t>(max_tokens));
+  ids.reserve(std::min(static_cast<size_t>(max_tokens), tokens.size() + 2));
   if (tok.bos_id() >= 0) ids.push_back(tok.bos_id());
   const int64_t room =
       max_tokens - static_cast<int64_t>(ids.size()) - (tok.eos_id() >= 0 ? 1 : 0);

@@ -113,7 +113,7 @@ absl::StatusOr<Ensemble> Ensemble::Create(
   for (const config::v1::Modifier& m : config.modifiers()) {
     absl::StatusOr<int> index = LabelIndex(specs, m.model(), m.label(), "modifier");
     if (!index.ok()) return index.status();
-    if (m.strength() < 0.0f || m.strength() > 1.0f) {
+    if (!(m.strength() >= 0.0f && m.strength() <= 1.0f)) {  // NaN fails too.
       return absl::InvalidArgumentError(
           absl::StrCat("strength of modifier '", m.model(), "' must be within 0..1"));
     }

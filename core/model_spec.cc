@@ -12,6 +12,12 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// Far above any model here (the encoder reads 128 tokens) and any message
+// the server accepts; the engine warms every length bucket up to it.
+constexpr int kMaxTokensLimit = 65536;
+// Far from float overflow when the ensemble sums weights.
+constexpr float kMaxWeight = 1e6f;
+
 absl::Status Invalid(const std::string& path, absl::string_view what) {
   return absl::InvalidArgumentError(absl::StrCat(path, ": ", what));
 }
@@ -23,12 +29,15 @@ absl::Status ValidateSpec(const std::string& path,
   if (spec.labels_size() < 2) return Invalid(path, "at least two labels are required");
   for (const auto& label : spec.labels()) {
     if (label.name().empty()) return Invalid(path, "every label needs a name");
-    if (label.risk() < 0.0f || label.risk() > 1.0f) {
+    // Written so that NaN ("NaN" is valid protobuf JSON) fails too.
+    if (!(label.risk() >= 0.0f && label.risk() <= 1.0f)) {
       return Invalid(path, absl::StrCat("risk of label '", label.name(),
                                         "' must be within 0..1"));
     }
   }
-  if (spec.max_tokens() < 1) return Invalid(path, "max_tokens must be >= 1");
+  if (spec.max_tokens() < 1 || spec.max_tokens() > kMaxTokensLimit) {
+    return Invalid(path, absl::StrCat("max_tokens must be within 1..", kMaxTokensLimit));
+  }
   const int specials = (spec.tokenizer().bos_id() >= 0 ? 1 : 0) +
                        (spec.tokenizer().eos_id() >= 0 ? 1 : 0);
   if (spec.max_tokens() <= specials) {
@@ -36,7 +45,11 @@ absl::Status ValidateSpec(const std::string& path,
                                       ": bos_id and eos_id take ", specials,
                                       " and the text needs at least one"));
   }
-  if (spec.weight() <= 0.0f) return Invalid(path, "weight must be > 0");
+  // NaN, infinite or huge weights would make the weighted mean NaN, and a
+  // NaN score reads as level "none" for every message.
+  if (!(spec.weight() > 0.0f && spec.weight() <= kMaxWeight)) {
+    return Invalid(path, absl::StrCat("weight must be > 0 and at most ", kMaxWeight));
+  }
   if (spec.handles() < 0) return Invalid(path, "handles must be >= 0");
   if (spec.tokenizer().type() != "sentencepiece" &&
       spec.tokenizer().type() != "wordpiece" &&

@@ -26,8 +26,9 @@ struct ModelDirectory {
 
 // Parses and validates one model.json. NotFound if the file is missing;
 // InvalidArgument (naming the file and field) if it is malformed: unknown
-// JSON fields, no labels, risk outside 0..1, max_tokens < 1, weight <= 0,
-// unsupported tokenizer type.
+// JSON fields, no labels, risk outside 0..1 (or NaN), max_tokens outside
+// 1..65536 or without room for BOS/EOS and one token, weight not within
+// (0, 1e6], unsupported tokenizer type.
 absl::StatusOr<LoadedModelSpec> LoadModelSpec(const std::string& spec_path);
 
 // Reads ensemble.json and every model it lists. Thresholds must satisfy
