@@ -2,9 +2,12 @@
 # Builds the tree with sanitizers, each in a build directory of its own, and
 # runs the tests there:
 #   asan  build-asan: AddressSanitizer + UndefinedBehaviorSanitizer
-#         (RelWithDebInfo, any UB is fatal): core_tests and server_tests.
+#         (RelWithDebInfo, any UB is fatal): core_tests, server_tests and
+#         trained_model_tests (the last needs models/default, see setup.sh).
 #   tsan  build-tsan: ThreadSanitizer: core_tests' concurrency suites
-#         (engine, model pool, model batcher, result cache).
+#         (engine, model pool, model batcher, result cache) and concurrent
+#         SentencePiece encodes. tests/testing/tsan_absl_annotations.cc
+#         makes Debian's (uninstrumented) absl::Mutex visible to TSan.
 # Usage: scripts/sanitize.sh [asan|tsan|all]   (default: all)
 # Environment: JOBS (parallel jobs, default 2), NICE (niceness, default 10).
 #
@@ -58,7 +61,7 @@ check_reports() {
 }
 
 if [[ "$what" == asan || "$what" == all ]]; then
-  configure_and_build build-asan address,undefined core_tests server_tests
+  configure_and_build build-asan address,undefined core_tests server_tests trained_model_tests
   reports="$PWD/build-asan/sanitizer-reports"
   rm -rf "$reports" && mkdir -p "$reports"
   common="log_path=$reports/report:print_stacktrace=1"
@@ -67,6 +70,7 @@ if [[ "$what" == asan || "$what" == all ]]; then
   export LSAN_OPTIONS="suppressions=$PWD/tests/sanitizers/lsan.supp"
   run_test build-asan/tests/core_tests
   run_test build-asan/tests/server_tests
+  run_test build-asan/tests/trained_model_tests
   check_reports "$reports"
   unset ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS
 fi
@@ -77,7 +81,7 @@ if [[ "$what" == tsan || "$what" == all ]]; then
   rm -rf "$reports" && mkdir -p "$reports"
   export TSAN_OPTIONS="log_path=$reports/report:halt_on_error=0:second_deadlock_stack=1"
   run_test build-tsan/tests/core_tests \
-    --gtest_filter='*EngineTest*:*ModelPool*:*ModelBatcher*:*ResultCache*'
+    --gtest_filter='*EngineTest*:*ModelPool*:*ModelBatcher*:*ResultCache*:TokenizerTest.SentencePieceEncodesConcurrently'
   check_reports "$reports"
   unset TSAN_OPTIONS
 fi
