@@ -19,6 +19,8 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   # training the default models
   python3-torch python3-sentencepiece
+  # the hostile-client tests and the soak (tests/hardening/, scripts/soak.py)
+  python3-grpcio python3-protobuf
 )
 
 SUDO=""
