@@ -6,21 +6,32 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Pinned to the versions Lantern is built and tested with (Debian 12).
 PACKAGES=(
-  # toolchain
-  g++ cmake ninja-build git
   # libraries (see docs/development.md for what each is for)
-  libtorch-dev libopenblas0-openmp
-  libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler grpc-proto
-  libabsl-dev libboost-program-options-dev libutf8proc-dev libssl-dev
-  # the TLS tests make their certificates with the openssl CLI
-  openssl
-  libsentencepiece-dev
-  libgtest-dev libgmock-dev libbenchmark-dev
+  libtorch-dev=1.13.1+dfsg-4 libopenblas0-openmp=0.3.21+ds-4
+  libgrpc++-dev=1.51.1-3+b1 protobuf-compiler-grpc=1.51.1-3+b1
+  grpc-proto=0.0~git20230110.6956c0e-1
+  libboost-program-options-dev=1.74.0.3 libutf8proc-dev=2.8.0-1
+  libsentencepiece-dev=0.1.97-3+b1
+  libgtest-dev=1.12.1-0.2 libgmock-dev=1.12.1-0.2 libbenchmark-dev=1.7.1-1
   # training the default models
-  python3-torch python3-sentencepiece
+  python3-torch=1.13.1+dfsg-4 python3-sentencepiece=0.1.97-3+b1
   # the hostile-client tests and the soak (tests/hardening/, scripts/soak.py)
-  python3-grpcio python3-protobuf
+  python3-grpcio=1.51.1-3+b1
+)
+# Debian's security updates replace these in the archive (a pinned old
+# version would vanish), so they are installed by name and their upstream
+# version is checked below instead.
+UPDATED_BY_SECURITY=(
+  g++ cmake ninja-build git
+  libprotobuf-dev protobuf-compiler python3-protobuf libabsl-dev
+  # SHA-256 for cache keys and token digests; the TLS tests' certificates
+  libssl-dev openssl
+)
+EXPECTED_UPSTREAM=(
+  "libprotobuf-dev 3.21.12" "protobuf-compiler 3.21.12" "python3-protobuf 3.21.12"
+  "libabsl-dev 20220623" "libssl-dev 3.0"
 )
 
 SUDO=""
@@ -29,7 +40,15 @@ export DEBIAN_FRONTEND=noninteractive
 
 echo "==> installing Debian packages"
 $SUDO apt-get update -qq
-$SUDO apt-get install -y -qq "${PACKAGES[@]}" >/dev/null
+$SUDO apt-get install -y -qq "${PACKAGES[@]}" "${UPDATED_BY_SECURITY[@]}" >/dev/null
+for entry in "${EXPECTED_UPSTREAM[@]}"; do
+  read -r name upstream <<<"$entry"
+  version=$(dpkg-query -W -f='${Version}' "$name")
+  if [[ ${version#*:} != "$upstream"* ]]; then
+    echo "setup: $name is $version; Lantern is built against $upstream" >&2
+    exit 1
+  fi
+done
 
 # libtorch calls whichever libblas.so.3 the alternatives system selects; the
 # reference BLAS is ~20x slower than OpenBLAS.
