@@ -19,12 +19,14 @@ PACKAGES=(
   python3-torch=1.13.1+dfsg-4 python3-sentencepiece=0.1.97-3+b1
   # the hostile-client tests and the soak (tests/hardening/, scripts/soak.py)
   python3-grpcio=1.51.1-3+b1
+  # libFuzzer targets (scripts/fuzz.sh), built with clang
+  clang-14=1:14.0.6-12 libfuzzer-14-dev=1:14.0.6-12 libclang-rt-14-dev=1:14.0.6-12
 )
 # Debian's security updates replace these in the archive (a pinned old
 # version would vanish), so they are installed by name and their upstream
 # version is checked below instead.
 UPDATED_BY_SECURITY=(
-  g++ cmake ninja-build git
+  g++ cmake ninja-build git clang
   libprotobuf-dev protobuf-compiler python3-protobuf libabsl-dev
   # SHA-256 for cache keys and token digests; the TLS tests' certificates
   libssl-dev openssl
