@@ -52,7 +52,9 @@ po::options_description Describe(ServerOptions& o, std::string& config_file) {
        "Verdicts kept in the result cache (keyed on a digest of the text, never the "
        "text); 0 turns the cache off.")
       ("stream-window", po::value(&o.stream_window)->default_value(o.stream_window),
-       "Messages a stream may have read but not yet answered (flow control).")
+       "Messages a stream may have read but not yet answered (flow control); fewer "
+       "while many streams are open, so that together they hold at most half of "
+       "--max-queue.")
       ("shutdown-grace-ms",
        po::value(&o.shutdown_grace_ms)->default_value(o.shutdown_grace_ms),
        "On SIGTERM/SIGINT, how long health reports NOT_SERVING and new calls get "

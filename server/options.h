@@ -38,7 +38,8 @@ struct ServerOptions {
   int batch_delay_us = 0;
   // Verdicts kept in the result cache; 0 disables it.
   int cache_entries = 16384;
-  // Messages one stream may have read but not yet answered.
+  // Messages one stream may have read but not yet answered; fewer while
+  // many streams are open (see ServingState::stream_window()).
   int stream_window = 32;
   // StreamAnalyze calls open at once, server-wide; more get
   // RESOURCE_EXHAUSTED.
