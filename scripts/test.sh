@@ -4,7 +4,7 @@
 # tests, ThreadSanitizer over the concurrency tests), a short libFuzzer run of
 # every fuzz target, then every ctest test (unit, service, hardening and
 # end-to-end) on the Release build. Ends with ctest's summary; exits non-zero
-# on any failure. On 2 cores a first run takes about 40 minutes, most of it
+# on any failure. On 2 cores a first run takes about 28 minutes, most of it
 # the sanitizer and fuzzer builds (README.md); later runs rebuild only what
 # changed.
 #
