@@ -24,6 +24,11 @@ if [[ ${#targets[@]} -eq 0 ]]; then
            use_tokenizer_fuzzer model_spec_fuzzer ensemble_fuzzer)
 fi
 
+if ! command -v clang++ >/dev/null || [[ -z "$(find /usr/lib/llvm-14 -name 'libclang_rt.fuzzer-x86_64.a' 2>/dev/null)" ]]; then
+  echo "fuzz.sh needs clang and libFuzzer: sudo apt-get install clang libfuzzer-14-dev" >&2
+  exit 2
+fi
+
 start=$SECONDS
 cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_CXX_COMPILER=clang++ -DLANTERN_SANITIZE=address,undefined \
