@@ -84,17 +84,8 @@ class Stats:
 # Requests
 # --------------------------------------------------------------------------
 
-def varint(n):
-    out = bytearray()
-    while True:
-        low, n = n & 0x7F, n >> 7
-        out.append(low | (0x80 if n else 0))
-        if not n:
-            return bytes(out)
-
-
 def length_delimited(field, payload):
-    return varint(field << 3 | 2) + varint(len(payload)) + payload
+    return harness.varint(field << 3 | 2) + harness.varint(len(payload)) + payload
 
 
 def bad_utf8_frame(i):

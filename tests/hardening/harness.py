@@ -254,6 +254,16 @@ class RssSampler:
         self.sample()
 
 
+def varint(n):
+    """Protobuf's base-128 varint encoding of n >= 0 (for hand-made frames)."""
+    out = bytearray()
+    while True:
+        low, n = n & 0x7F, n >> 7
+        out.append(low | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
+
+
 def identity(x):
     return x
 

@@ -114,15 +114,6 @@ def check_rss_bound(env, result):
 # Frames that do not parse
 # --------------------------------------------------------------------------
 
-def varint(n):
-    out = bytearray()
-    while True:
-        low, n = n & 0x7F, n >> 7
-        out.append(low | (0x80 if n else 0))
-        if not n:
-            return bytes(out)
-
-
 def fails_to_parse(message_cls, data):
     try:
         message_cls.FromString(data)
@@ -147,7 +138,7 @@ def deep_groups(depth, field=20):
     unknown-field groups (wire types 3/4); protobuf's parser refuses nesting
     past its recursion limit (100).
     """
-    return varint(field << 3 | 3) * depth + varint(field << 3 | 4) * depth
+    return harness.varint(field << 3 | 3) * depth + harness.varint(field << 3 | 4) * depth
 
 
 def bad_payloads(message_cls, valid_bytes):
