@@ -763,7 +763,7 @@ struct RunContext {
   const BenchSequence* sequence;
   BenchPlan* plan;
   BenchRecorder* recorder;
-  absl::Duration timeout;  // unary calls
+  absl::Duration timeout;       // unary calls
   const ClientOptions* client;  // the bearer token
 };
 
@@ -1284,11 +1284,13 @@ int RunBench(const ClientOptions& client_options, const BenchOptions& options,
 
   BenchPlan plan(options.warmup, options.duration, options.count);
   BenchRecorder recorder;
-  RunContext run{
-      stub.get(), options.mode == BenchMode::kHealth ? health.get() : nullptr,
-      &sequence,  &plan,
-      &recorder,  client_options.timeout,
-      &client_options};
+  RunContext run{stub.get(),
+                 options.mode == BenchMode::kHealth ? health.get() : nullptr,
+                 &sequence,
+                 &plan,
+                 &recorder,
+                 client_options.timeout,
+                 &client_options};
   CpuMeter meter(options.server_pid);
   // The meter starts when the warm-up ends, on a thread of its own since
   // the drivers below block until the run is over.

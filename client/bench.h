@@ -199,8 +199,8 @@ struct BenchResult {
   std::optional<int64_t> after_pause_us;
   int pause_probes = 0;
   int64_t pause_ms = 0;
-  double cpu_us_per_message = 0;      // this process, per measured message
-  double cpu_cores = 0;               // this process, CPU seconds per second
+  double cpu_us_per_message = 0;  // this process, per measured message
+  double cpu_cores = 0;           // this process, CPU seconds per second
   std::optional<double> server_cpu_us_per_message;
   std::optional<double> server_cpu_cores;
   // CPU seconds per second taken by everything else on the machine.

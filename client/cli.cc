@@ -27,14 +27,14 @@ using grpc::health::v1::HealthCheckResponse;
 // The options every command accepts, anywhere on the line.
 po::options_description GlobalOptions() {
   po::options_description options("Global options");
-  options.add_options()                         //
-      ("help,h", "")                            //
-      ("target", po::value<std::string>(), "")  //
-      ("timeout-ms", po::value<int64_t>(), "")  //
-      ("tls", po::bool_switch(), "")            //
-      ("tls-ca", po::value<std::string>(), "")  //
-      ("tls-cert", po::value<std::string>(), "")  //
-      ("tls-key", po::value<std::string>(), "")   //
+  options.add_options()                                  //
+      ("help,h", "")                                     //
+      ("target", po::value<std::string>(), "")           //
+      ("timeout-ms", po::value<int64_t>(), "")           //
+      ("tls", po::bool_switch(), "")                     //
+      ("tls-ca", po::value<std::string>(), "")           //
+      ("tls-cert", po::value<std::string>(), "")         //
+      ("tls-key", po::value<std::string>(), "")          //
       ("tls-server-name", po::value<std::string>(), "")  //
       ("token-file", po::value<std::string>(), "");
   return options;
@@ -79,9 +79,9 @@ CommandSyntax SyntaxOf(Command command) {
           ("wait", po::value<double>(), "");
       break;
     case Command::kEval:
-      syntax.options.add_options()                   //
-          ("file", po::value<std::string>(), "")     //
-          ("show-failures", po::bool_switch(), "")   //
+      syntax.options.add_options()                  //
+          ("file", po::value<std::string>(), "")    //
+          ("show-failures", po::bool_switch(), "")  //
           ("check", po::bool_switch(), "");
       syntax.positional.add("file", 1);
       break;
@@ -101,15 +101,20 @@ absl::StatusOr<std::string> ReadOptionFile(const po::variables_map& vm,
                                            const char* option) {
   const std::string path = vm[option].as<std::string>();
   std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::InvalidArgumentError(absl::StrCat("--", option, ": cannot read ", path));
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  if (!in)
+    return absl::InvalidArgumentError(
+        absl::StrCat("--", option, ": cannot read ", path));
+  return std::string(std::istreambuf_iterator<char>(in),
+                     std::istreambuf_iterator<char>());
 }
 
 // TLS files and the token file into `client`.
-absl::Status ApplySecurityOptions(const po::variables_map& vm, ClientOptions* client) {
+absl::Status ApplySecurityOptions(const po::variables_map& vm,
+                                  ClientOptions* client) {
   ClientOptions::Tls& tls = client->tls;
-  tls.enabled = vm["tls"].as<bool>() || vm.count("tls-ca") || vm.count("tls-cert") ||
-                vm.count("tls-key") || vm.count("tls-server-name");
+  tls.enabled = vm["tls"].as<bool>() || vm.count("tls-ca") ||
+                vm.count("tls-cert") || vm.count("tls-key") ||
+                vm.count("tls-server-name");
   if (vm.count("tls-cert") != vm.count("tls-key")) {
     return absl::InvalidArgumentError("--tls-cert and --tls-key go together");
   }
@@ -121,14 +126,17 @@ absl::Status ApplySecurityOptions(const po::variables_map& vm, ClientOptions* cl
     if (!pem.ok()) return pem.status();
     *field = *std::move(pem);
   }
-  if (vm.count("tls-server-name")) tls.server_name = vm["tls-server-name"].as<std::string>();
+  if (vm.count("tls-server-name"))
+    tls.server_name = vm["tls-server-name"].as<std::string>();
   if (vm.count("token-file")) {
     absl::StatusOr<std::string> token = ReadOptionFile(vm, "token-file");
     if (!token.ok()) return token.status();
     // One line; surrounding whitespace (a trailing newline) is not part of it.
     client->token = std::string(absl::StripAsciiWhitespace(*token));
-    if (client->token.empty() || client->token.find_first_of(" \t\r\n") != std::string::npos) {
-      return absl::InvalidArgumentError("--token-file must hold one token on one line");
+    if (client->token.empty() ||
+        client->token.find_first_of(" \t\r\n") != std::string::npos) {
+      return absl::InvalidArgumentError(
+          "--token-file must hold one token on one line");
     }
   }
   return absl::OkStatus();
@@ -186,7 +194,8 @@ absl::Status ApplyCommandOptions(const po::variables_map& vm,
       return absl::OkStatus();
     case Command::kEval:
       if (!vm.count("file")) {
-        return absl::InvalidArgumentError("eval needs a FILE of JSON lines (or - for stdin)");
+        return absl::InvalidArgumentError(
+            "eval needs a FILE of JSON lines (or - for stdin)");
       }
       options->eval_file = vm["file"].as<std::string>();
       options->show_failures = vm["show-failures"].as<bool>();
@@ -292,7 +301,8 @@ std::string UsageText() {
       "    --wait SECONDS    wait up to SECONDS until SERVING\n"
       "  status              Print the server's version, uptime, model state\n"
       "                      and counters as indented JSON.\n"
-      "  eval FILE           Run labelled JSON lines {\"text\",\"level\",\"tags\"}\n"
+      "  eval FILE           Run labelled JSON lines "
+      "{\"text\",\"level\",\"tags\"}\n"
       "                      (FILE or - for stdin) through the server; print\n"
       "                      pass rates per tag, the confusion matrix, recall\n"
       "                      of high+critical and false-alarm rates.\n"
@@ -436,7 +446,8 @@ int RunCli(int argc, const char* const* argv, absl::string_view default_target,
       return RunStatus(client, out, err);
     case Command::kEval: {
       if (options->eval_file == "-") {
-        return RunEval(client, in, "stdin", options->show_failures, options->check, out, err);
+        return RunEval(client, in, "stdin", options->show_failures,
+                       options->check, out, err);
       }
       std::ifstream file(options->eval_file);
       if (!file) {

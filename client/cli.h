@@ -30,7 +30,15 @@ inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailure = 1;
 inline constexpr int kExitUsage = 2;
 
-enum class Command { kHelp, kAnalyze, kStream, kHealth, kStatus, kEval, kBench };
+enum class Command {
+  kHelp,
+  kAnalyze,
+  kStream,
+  kHealth,
+  kStatus,
+  kEval,
+  kBench
+};
 
 // Everything the command line says. Fields a command does not use keep their
 // defaults.

@@ -34,8 +34,8 @@ std::shared_ptr<grpc::Channel> MakeChannel(const ClientOptions& options,
                                            grpc::ChannelArguments args) {
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, kMaxReconnectBackoffMs);
   if (!options.tls.enabled) {
-    return grpc::CreateCustomChannel(options.target, grpc::InsecureChannelCredentials(),
-                                     args);
+    return grpc::CreateCustomChannel(options.target,
+                                     grpc::InsecureChannelCredentials(), args);
   }
   grpc::SslCredentialsOptions ssl;
   ssl.pem_root_certs = options.tls.root_certs_pem;
@@ -44,12 +44,15 @@ std::shared_ptr<grpc::Channel> MakeChannel(const ClientOptions& options,
   if (!options.tls.server_name.empty()) {
     args.SetSslTargetNameOverride(options.tls.server_name);
   }
-  return grpc::CreateCustomChannel(options.target, grpc::SslCredentials(ssl), args);
+  return grpc::CreateCustomChannel(options.target, grpc::SslCredentials(ssl),
+                                   args);
 }
 
-void AddCallCredentials(const ClientOptions& options, grpc::ClientContext& context) {
+void AddCallCredentials(const ClientOptions& options,
+                        grpc::ClientContext& context) {
   if (!options.token.empty()) {
-    context.AddMetadata("authorization", absl::StrCat("Bearer ", options.token));
+    context.AddMetadata("authorization",
+                        absl::StrCat("Bearer ", options.token));
   }
 }
 

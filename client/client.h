@@ -67,7 +67,8 @@ std::shared_ptr<grpc::Channel> MakeChannel(const ClientOptions& options,
                                            grpc::ChannelArguments args = {});
 
 // Adds the bearer token (if any) to a call's metadata.
-void AddCallCredentials(const ClientOptions& options, grpc::ClientContext& context);
+void AddCallCredentials(const ClientOptions& options,
+                        grpc::ClientContext& context);
 
 // Converts a grpc::Status to absl::Status (same code numbers, same message).
 absl::Status FromGrpcStatus(const grpc::Status& status);
@@ -175,7 +176,8 @@ class AnalyzeStream {
 
  private:
   friend class Client;
-  AnalyzeStream(const ClientOptions& options, std::shared_ptr<grpc::Channel> channel,
+  AnalyzeStream(const ClientOptions& options,
+                std::shared_ptr<grpc::Channel> channel,
                 lantern::v1::Analyzer::Stub& stub, absl::Duration timeout);
 
   // Declaration order matters: the reader-writer uses the context and the

@@ -47,7 +47,8 @@ absl::StatusOr<EvalCase> ParseEvalLine(absl::string_view line);
 absl::StatusOr<lantern::v1::CrisisLevel> LevelFromName(absl::string_view name);
 
 // The default pass rule above.
-std::vector<lantern::v1::CrisisLevel> DefaultAccepted(lantern::v1::CrisisLevel labelled);
+std::vector<lantern::v1::CrisisLevel> DefaultAccepted(
+    lantern::v1::CrisisLevel labelled);
 
 // Issues 3 and 9's targets.
 struct EvalTargets {
@@ -70,9 +71,10 @@ struct TagReport {
 struct RateCounts {
   int total = 0;
   int passed = 0;
-  int high_labelled = 0, high_caught = 0;       // labelled high/critical
-  int none_labelled = 0, none_alarmed = 0;      // labelled none, rated medium+
-  int medium_labelled = 0, medium_flagged = 0;  // labelled medium, rated medium/high
+  int high_labelled = 0, high_caught = 0;   // labelled high/critical
+  int none_labelled = 0, none_alarmed = 0;  // labelled none, rated medium+
+  int medium_labelled = 0,
+      medium_flagged = 0;  // labelled medium, rated medium/high
 };
 
 // The rates over all messages, plus the breakdowns.
@@ -84,7 +86,8 @@ struct EvalReport : RateCounts {
   // By language: "en" for messages without a lang_* tag, else the tag's
   // suffix ("es", "fr", ...).
   std::map<std::string, RateCounts> languages;
-  bool high_recall_met = false, none_alarm_met = false, medium_met = false, all_met = false;
+  bool high_recall_met = false, none_alarm_met = false, medium_met = false,
+       all_met = false;
 };
 
 // `predicted[i]` is the level the server gave cases[i], or
@@ -103,7 +106,8 @@ std::string FormatReport(const EvalReport& report, const EvalTargets& targets,
 // labelled, predicted, tags; never the text). Exit code: 0, or 1 for I/O or
 // RPC errors, or when `check` is set and a target is missed.
 int RunEval(Client& client, std::istream& in, absl::string_view source,
-            bool show_failures, bool check, std::ostream& out, std::ostream& err);
+            bool show_failures, bool check, std::ostream& out,
+            std::ostream& err);
 
 }  // namespace lantern::client
 

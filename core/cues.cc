@@ -20,9 +20,14 @@ int32_t Fold(int32_t cp) {
 
 bool IsWordChar(int32_t cp) {
   switch (utf8proc_category(cp)) {
-    case UTF8PROC_CATEGORY_LU: case UTF8PROC_CATEGORY_LL: case UTF8PROC_CATEGORY_LT:
-    case UTF8PROC_CATEGORY_LM: case UTF8PROC_CATEGORY_LO: case UTF8PROC_CATEGORY_MN:
-    case UTF8PROC_CATEGORY_MC: case UTF8PROC_CATEGORY_ND:
+    case UTF8PROC_CATEGORY_LU:
+    case UTF8PROC_CATEGORY_LL:
+    case UTF8PROC_CATEGORY_LT:
+    case UTF8PROC_CATEGORY_LM:
+    case UTF8PROC_CATEGORY_LO:
+    case UTF8PROC_CATEGORY_MN:
+    case UTF8PROC_CATEGORY_MC:
+    case UTF8PROC_CATEGORY_ND:
       return true;
     default:
       return false;
@@ -43,7 +48,8 @@ std::vector<int32_t> Decode(absl::string_view text) {
   const auto size = static_cast<utf8proc_ssize_t>(text.size());
   while (offset < size) {
     utf8proc_int32_t cp;
-    const utf8proc_ssize_t n = utf8proc_iterate(bytes + offset, size - offset, &cp);
+    const utf8proc_ssize_t n =
+        utf8proc_iterate(bytes + offset, size - offset, &cp);
     if (n <= 0) break;  // Callers pass validated text.
     out.push_back(Fold(cp));
     offset += n;
@@ -56,7 +62,8 @@ std::vector<int32_t> Decode(absl::string_view text) {
 absl::StatusOr<CueMatcher> CueMatcher::Create(const config::v1::CueSet& cues) {
   CueMatcher matcher;
   for (const config::v1::Cue& cue : cues.cues()) {
-    if (cue.factor().empty()) return absl::InvalidArgumentError("every cue needs a factor");
+    if (cue.factor().empty())
+      return absl::InvalidArgumentError("every cue needs a factor");
     const int index = static_cast<int>(matcher.factors_.size());
     matcher.factors_.push_back(cue.factor());
     for (const std::string& phrase : cue.phrases()) {
@@ -75,7 +82,8 @@ absl::StatusOr<CueMatcher> CueMatcher::Create(const config::v1::CueSet& cues) {
         return absl::InvalidArgumentError(
             absl::StrCat("cue '", cue.factor(), "' has an empty phrase"));
       }
-      matcher.by_first_[compact.front()].push_back(static_cast<int>(matcher.phrases_.size()));
+      matcher.by_first_[compact.front()].push_back(
+          static_cast<int>(matcher.phrases_.size()));
       matcher.phrases_.push_back({std::move(compact), index});
     }
   }
@@ -101,7 +109,8 @@ int CueMatcher::MatchAt(const std::vector<int32_t>& text, size_t pos,
     ++t;
   }
   // Whole words only: the match must not stop inside a word.
-  if (IsWordChar(phrase.back()) && t < text.size() && IsWordChar(text[t])) return 0;
+  if (IsWordChar(phrase.back()) && t < text.size() && IsWordChar(text[t]))
+    return 0;
   return static_cast<int>(t - pos);
 }
 
@@ -117,9 +126,11 @@ std::vector<Factor> CueMatcher::Match(absl::string_view text) const {
       const Phrase& phrase = phrases_[static_cast<size_t>(index)];
       const int length = MatchAt(cps, pos, phrase.code_points);
       if (length == 0) continue;
-      const TextSpan span{static_cast<int>(pos), static_cast<int>(pos) + length};
+      const TextSpan span{static_cast<int>(pos),
+                          static_cast<int>(pos) + length};
       auto& list = spans[static_cast<size_t>(phrase.cue)];
-      if (std::find(list.begin(), list.end(), span) == list.end()) list.push_back(span);
+      if (std::find(list.begin(), list.end(), span) == list.end())
+        list.push_back(span);
     }
   }
   std::vector<Factor> factors;
@@ -127,9 +138,10 @@ std::vector<Factor> CueMatcher::Match(absl::string_view text) const {
     if (spans[i].empty()) continue;
     // Longest first at each start, then drop spans inside an earlier one
     // ("pills" inside "have the pills").
-    std::sort(spans[i].begin(), spans[i].end(), [](const TextSpan& a, const TextSpan& b) {
-      return a.start != b.start ? a.start < b.start : a.end > b.end;
-    });
+    std::sort(spans[i].begin(), spans[i].end(),
+              [](const TextSpan& a, const TextSpan& b) {
+                return a.start != b.start ? a.start < b.start : a.end > b.end;
+              });
     std::vector<TextSpan> kept;
     for (const TextSpan& span : spans[i]) {
       if (kept.empty() || span.end > kept.back().end) kept.push_back(span);

@@ -45,7 +45,8 @@ class CueMatcher {
 
   std::vector<std::string> factors_;  // per cue
   std::vector<Phrase> phrases_;
-  std::unordered_map<int32_t, std::vector<int>> by_first_;  // first cp -> phrases
+  std::unordered_map<int32_t, std::vector<int>>
+      by_first_;  // first cp -> phrases
 };
 
 }  // namespace lantern::core

@@ -22,20 +22,27 @@ constexpr absl::string_view kWarmupText =
     "warming up: a few ordinary words so every piece of the model runs";
 
 absl::Status ValidateOptions(const EngineOptions& o) {
-  if (o.model_dir.empty()) return absl::InvalidArgumentError("model_dir is empty");
-  if (o.worker_threads < 1) return absl::InvalidArgumentError("threads must be >= 1");
-  if (o.torch_threads < 1) return absl::InvalidArgumentError("torch threads must be >= 1");
+  if (o.model_dir.empty())
+    return absl::InvalidArgumentError("model_dir is empty");
+  if (o.worker_threads < 1)
+    return absl::InvalidArgumentError("threads must be >= 1");
+  if (o.torch_threads < 1)
+    return absl::InvalidArgumentError("torch threads must be >= 1");
   if (o.handles < 0) return absl::InvalidArgumentError("handles must be >= 0");
   if (o.max_message_chars < 1) {
     return absl::InvalidArgumentError("max message chars must be >= 1");
   }
-  if (o.max_queue < 1) return absl::InvalidArgumentError("max queue must be >= 1");
-  if (o.batching.max_batch < 1) return absl::InvalidArgumentError("max batch must be >= 1");
+  if (o.max_queue < 1)
+    return absl::InvalidArgumentError("max queue must be >= 1");
+  if (o.batching.max_batch < 1)
+    return absl::InvalidArgumentError("max batch must be >= 1");
   if (o.batching.max_delay < absl::ZeroDuration()) {
     return absl::InvalidArgumentError("batch delay must be >= 0");
   }
-  if (o.warmup_runs < 1) return absl::InvalidArgumentError("warm-up runs must be >= 1");
-  if (o.cache_entries < 0) return absl::InvalidArgumentError("cache entries must be >= 0");
+  if (o.warmup_runs < 1)
+    return absl::InvalidArgumentError("warm-up runs must be >= 1");
+  if (o.cache_entries < 0)
+    return absl::InvalidArgumentError("cache entries must be >= 0");
   return absl::OkStatus();
 }
 
@@ -88,11 +95,12 @@ std::vector<int64_t> ModelInput(const config::v1::ModelSpec& spec,
   std::vector<int64_t> ids;
   ids.reserve(std::min(static_cast<size_t>(max_tokens), tokens.size() + 2));
   if (tok.bos_id() >= 0) ids.push_back(tok.bos_id());
-  const int64_t room =
-      max_tokens - static_cast<int64_t>(ids.size()) - (tok.eos_id() >= 0 ? 1 : 0);
+  const int64_t room = max_tokens - static_cast<int64_t>(ids.size()) -
+                       (tok.eos_id() >= 0 ? 1 : 0);
   const size_t keep =
       std::min(tokens.size(), static_cast<size_t>(std::max<int64_t>(room, 0)));
-  ids.insert(ids.end(), tokens.begin(), tokens.begin() + static_cast<long>(keep));
+  ids.insert(ids.end(), tokens.begin(),
+             tokens.begin() + static_cast<long>(keep));
   if (tok.eos_id() >= 0) ids.push_back(tok.eos_id());
   return ids;
 }
@@ -101,11 +109,13 @@ absl::StatusOr<std::string> ValidateMessage(const Message& message,
                                             int max_chars) {
   LANTERN_RETURN_IF_ERROR(ValidateUtf8(message.id, "message.id"));
   if (message.id.size() > kMaxIdBytes) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "message.id is ", message.id.size(), " bytes; the limit is ", kMaxIdBytes));
+    return absl::InvalidArgumentError(
+        absl::StrCat("message.id is ", message.id.size(),
+                     " bytes; the limit is ", kMaxIdBytes));
   }
   LANTERN_RETURN_IF_ERROR(ValidateUtf8(message.user_id, "message.user_id"));
-  LANTERN_RETURN_IF_ERROR(ValidateUtf8(message.channel_id, "message.channel_id"));
+  LANTERN_RETURN_IF_ERROR(
+      ValidateUtf8(message.channel_id, "message.channel_id"));
   LANTERN_RETURN_IF_ERROR(ValidateUtf8(message.text, "message.text"));
   if (message.text.empty()) {
     return absl::InvalidArgumentError("message.text is empty");
@@ -113,8 +123,8 @@ absl::StatusOr<std::string> ValidateMessage(const Message& message,
   const size_t chars = CountCodePoints(message.text);
   if (chars > static_cast<size_t>(max_chars)) {
     return absl::InvalidArgumentError(
-        absl::StrCat("message.text is ", chars, " characters long; the limit is ",
-                     max_chars));
+        absl::StrCat("message.text is ", chars,
+                     " characters long; the limit is ", max_chars));
   }
   LANTERN_ASSIGN_OR_RETURN(std::string normalized, NormalizeText(message.text));
   if (normalized.empty()) {
@@ -136,24 +146,29 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(EngineOptions options,
   }
   if (!deps.load_tokenizer) deps.load_tokenizer = LoadTokenizer;
   std::vector<config::v1::ModelSpec> specs;
-  for (const LoadedModelSpec& model : directory.models) specs.push_back(model.spec);
-  LANTERN_ASSIGN_OR_RETURN(Ensemble ensemble, Ensemble::Create(directory.ensemble, specs));
+  for (const LoadedModelSpec& model : directory.models)
+    specs.push_back(model.spec);
+  LANTERN_ASSIGN_OR_RETURN(Ensemble ensemble,
+                           Ensemble::Create(directory.ensemble, specs));
   std::optional<CueMatcher> cues;
   if (!directory.ensemble.cues().empty()) {
     LANTERN_ASSIGN_OR_RETURN(
         cues, CueMatcher::Load((std::filesystem::path(options.model_dir) /
-                                directory.ensemble.cues()).string()));
+                                directory.ensemble.cues())
+                                   .string()));
   }
   ResultCacheOptions cache_options;
   cache_options.capacity = static_cast<size_t>(options.cache_entries);
-  LANTERN_ASSIGN_OR_RETURN(auto cache, ResultCache<Verdict>::Create(cache_options));
+  LANTERN_ASSIGN_OR_RETURN(auto cache,
+                           ResultCache<Verdict>::Create(cache_options));
   // Everything besides the text that changes a verdict: the ensemble file
   // and every spec (names, versions, labels, thresholds, modes).
   std::string fingerprint = directory.ensemble.SerializeAsString();
-  for (const config::v1::ModelSpec& spec : specs) fingerprint += spec.SerializeAsString();
-  std::unique_ptr<Engine> engine(new Engine(std::move(options), std::move(deps),
-                                            std::move(directory), std::move(ensemble),
-                                            std::move(cues)));
+  for (const config::v1::ModelSpec& spec : specs)
+    fingerprint += spec.SerializeAsString();
+  std::unique_ptr<Engine> engine(
+      new Engine(std::move(options), std::move(deps), std::move(directory),
+                 std::move(ensemble), std::move(cues)));
   engine->cache_ = std::move(cache);
   engine->fingerprint_ = std::move(fingerprint);
   LANTERN_RETURN_IF_ERROR(engine->LoadTokenizers());
@@ -188,10 +203,12 @@ absl::Status Engine::LoadTokenizers() {
     auto it = by_path.find(path);
     if (it == by_path.end()) {
       LANTERN_ASSIGN_OR_RETURN(
-          auto tokenizer, deps_.load_tokenizer(entry->spec.spec.tokenizer(), path));
+          auto tokenizer,
+          deps_.load_tokenizer(entry->spec.spec.tokenizer(), path));
       tokenizers_.push_back(std::move(tokenizer));
       tokenizer_input_limit_.push_back(0);
-      it = by_path.emplace(path, static_cast<int>(tokenizers_.size()) - 1).first;
+      it =
+          by_path.emplace(path, static_cast<int>(tokenizers_.size()) - 1).first;
     }
     entry->tokenizer = it->second;
     size_t& limit = tokenizer_input_limit_[static_cast<size_t>(it->second)];
@@ -206,8 +223,9 @@ absl::Status Engine::LoadAndWarm() {
   for (size_t m = 0; m < models_.size(); ++m) {
     ModelEntry& entry = *models_[m];
     const absl::Status status =
-        shutting_down_.load() ? absl::UnavailableError("shut down during warm-up")
-                              : LoadModel(entry);
+        shutting_down_.load()
+            ? absl::UnavailableError("shut down during warm-up")
+            : LoadModel(entry);
     absl::MutexLock lock(&entry.mu);
     if (!status.ok()) {
       entry.error = std::string(status.message());
@@ -241,8 +259,8 @@ absl::Status Engine::WarmPath() {
       /*use_cache=*/false));
   answered.WaitForNotification();
   if (!status.ok()) {
-    return absl::Status(status.code(),
-                        absl::StrCat("warm-up message failed: ", status.message()));
+    return absl::Status(status.code(), absl::StrCat("warm-up message failed: ",
+                                                    status.message()));
   }
   return absl::OkStatus();
 }
@@ -252,7 +270,8 @@ absl::Status Engine::LoadModel(ModelEntry& entry) {
   const absl::Time start = absl::Now();
   std::vector<std::unique_ptr<ModelBackend>> handles;
   for (int i = 0; i < entry.handles; ++i) {
-    LANTERN_ASSIGN_OR_RETURN(auto backend, deps_.load_backend(entry.spec.model_path));
+    LANTERN_ASSIGN_OR_RETURN(auto backend,
+                             deps_.load_backend(entry.spec.model_path));
     handles.push_back(std::move(backend));
   }
   {
@@ -262,7 +281,8 @@ absl::Status Engine::LoadModel(ModelEntry& entry) {
   LANTERN_ASSIGN_OR_RETURN(std::vector<int64_t> sample,
                            tokenizers_[entry.tokenizer]->Encode(kWarmupText));
   if (sample.empty()) sample.push_back(spec.tokenizer().pad_id() + 1);
-  const std::vector<int> batch_sizes = BatchBuckets(options_.batching.max_batch);
+  const std::vector<int> batch_sizes =
+      BatchBuckets(options_.batching.max_batch);
   // Every shape the batcher can run, on each handle, by the thread that will
   // serve with it.
   auto warmup = [&](ModelBackend& handle) -> absl::Status {
@@ -270,14 +290,16 @@ absl::Status Engine::LoadModel(ModelEntry& entry) {
       std::vector<int64_t> ids(static_cast<size_t>(length));
       for (int64_t i = 0; i < length; ++i) ids[i] = sample[i % sample.size()];
       for (int rows : batch_sizes) {
-        const std::vector<std::vector<int64_t>> batch(static_cast<size_t>(rows), ids);
+        const std::vector<std::vector<int64_t>> batch(static_cast<size_t>(rows),
+                                                      ids);
         for (int run = 0; run < options_.warmup_runs; ++run) {
-          LANTERN_ASSIGN_OR_RETURN(auto logits,
-                                   handle.Forward(batch, length, spec.tokenizer().pad_id()));
+          LANTERN_ASSIGN_OR_RETURN(
+              auto logits,
+              handle.Forward(batch, length, spec.tokenizer().pad_id()));
           if (logits.size() != batch.size()) {
-            return absl::InternalError(absl::StrCat("model '", spec.name(), "' returned ",
-                                                    logits.size(), " rows for a batch of ",
-                                                    batch.size()));
+            return absl::InternalError(absl::StrCat(
+                "model '", spec.name(), "' returned ", logits.size(),
+                " rows for a batch of ", batch.size()));
           }
           LANTERN_RETURN_IF_ERROR(MakeSignal(spec, logits.front()).status());
         }
@@ -291,10 +313,11 @@ absl::Status Engine::LoadModel(ModelEntry& entry) {
     // Shutdown() sets shutting_down_ before it looks at any batcher, so a
     // batcher is either created here first and shut down there, or never.
     absl::MutexLock lock(&entry.mu);
-    if (shutting_down_.load()) return absl::UnavailableError("shut down during warm-up");
-    entry.batcher = std::make_unique<ModelBatcher>(spec.name(), &pool_, entry.pool_index,
-                                                   entry.buckets, spec.tokenizer().pad_id(),
-                                                   options_.batching);
+    if (shutting_down_.load())
+      return absl::UnavailableError("shut down during warm-up");
+    entry.batcher = std::make_unique<ModelBatcher>(
+        spec.name(), &pool_, entry.pool_index, entry.buckets,
+        spec.tokenizer().pad_id(), options_.batching);
     batcher = entry.batcher.get();
   }
   LANTERN_RETURN_IF_ERROR(batcher->Start(warmup));
@@ -305,7 +328,8 @@ absl::Status Engine::LoadModel(ModelEntry& entry) {
     entry.warmup_time = took;
   }
   LogInfo(absl::StrFormat(
-      "model %s v%s (%s): %d handles loaded and warmed at lengths %s x batches %s in %d ms",
+      "model %s v%s (%s): %d handles loaded and warmed at lengths %s x batches "
+      "%s in %d ms",
       spec.name(), spec.version(), spec.role(), entry.handles,
       absl::StrJoin(entry.buckets, "/"), absl::StrJoin(batch_sizes, "/"),
       absl::ToInt64Milliseconds(took)));
@@ -314,7 +338,8 @@ absl::Status Engine::LoadModel(ModelEntry& entry) {
 
 absl::Status Engine::Submit(AnalysisRequest request, AnalysisCallback done) {
   if (shutting_down_.load()) {
-    return absl::UnavailableError("server is shutting down; retry on another replica");
+    return absl::UnavailableError(
+        "server is shutting down; retry on another replica");
   }
   if (!ready()) {
     return absl::UnavailableError(
@@ -332,7 +357,8 @@ absl::Status Engine::Dispatch(AnalysisRequest request, AnalysisCallback done,
   CacheKey key;
   if (cache_->enabled()) {
     key = MakeKey(fingerprint_, normalized);
-    if (std::shared_ptr<const Verdict> cached = use_cache ? cache_->Lookup(key) : nullptr) {
+    if (std::shared_ptr<const Verdict> cached =
+            use_cache ? cache_->Lookup(key) : nullptr) {
       done(Answer(request, *cached, arrived));
       return absl::OkStatus();
     }
@@ -341,9 +367,9 @@ absl::Status Engine::Dispatch(AnalysisRequest request, AnalysisCallback done,
   const int ahead = in_flight_.fetch_add(1);
   if (ahead >= options_.max_queue) {
     in_flight_.fetch_sub(1);
-    return absl::ResourceExhaustedError(absl::StrCat(
-        "server is at capacity (", options_.max_queue,
-        " messages in flight); retry with backoff"));
+    return absl::ResourceExhaustedError(
+        absl::StrCat("server is at capacity (", options_.max_queue,
+                     " messages in flight); retry with backoff"));
   }
   // Tokenize once per distinct tokenizer.
   std::vector<std::vector<int64_t>> tokens(tokenizers_.size());
@@ -371,20 +397,24 @@ absl::Status Engine::Dispatch(AnalysisRequest request, AnalysisCallback done,
   for (size_t m : dispatch_order_) {
     ModelEntry& entry = *models_[m];
     ModelBatcher::Request work;
-    work.ids = ModelInput(entry.spec.spec, tokens[static_cast<size_t>(entry.tokenizer)]);
+    work.ids = ModelInput(entry.spec.spec,
+                          tokens[static_cast<size_t>(entry.tokenizer)]);
     work.deadline = pending->request.deadline;
     work.is_cancelled = pending->request.is_cancelled;
     work.done = [this, pending, m](absl::StatusOr<std::vector<float>> logits) {
       ModelEntry& e = *models_[m];
-      pending->results[m] =
-          logits.ok() ? MakeSignal(e.spec.spec, *logits) : absl::StatusOr<Signal>(logits.status());
+      pending->results[m] = logits.ok()
+                                ? MakeSignal(e.spec.spec, *logits)
+                                : absl::StatusOr<Signal>(logits.status());
       if (pending->remaining.fetch_sub(1) == 1) Complete(*pending);
     };
-    if (may_run_inline && m == dispatch_order_.back() && entry.batcher->TryRunInline(work)) {
+    if (may_run_inline && m == dispatch_order_.back() &&
+        entry.batcher->TryRunInline(work)) {
       continue;
     }
     // Enqueue fails only while shutting down; that model's slot says so.
-    if (absl::Status queued = entry.batcher->Enqueue(std::move(work)); !queued.ok()) {
+    if (absl::Status queued = entry.batcher->Enqueue(std::move(work));
+        !queued.ok()) {
       pending->results[m] = queued;
       if (pending->remaining.fetch_sub(1) == 1) Complete(*pending);
     }
@@ -404,22 +434,30 @@ void Engine::Complete(Pending& pending) {
     }
     const absl::StatusCode code = result.status().code();
     // The call is over for every model alike: no verdict.
-    if (code == absl::StatusCode::kDeadlineExceeded || code == absl::StatusCode::kCancelled ||
+    if (code == absl::StatusCode::kDeadlineExceeded ||
+        code == absl::StatusCode::kCancelled ||
         code == absl::StatusCode::kUnavailable) {
       pending.done(result.status());
       return;
     }
     models_[m]->failures.fetch_add(1);
-    if (uint64_t held_back = 0; models_[m]->failure_log.Allow(absl::Now(), &held_back)) {
+    if (uint64_t held_back = 0;
+        models_[m]->failure_log.Allow(absl::Now(), &held_back)) {
       LogWarning(absl::StrCat(
-          "model ", models_[m]->spec.spec.name(), " skipped: ", result.status().message(),
-          held_back == 0 ? "" : absl::StrCat(" (and ", held_back, " more since the last report)")));
+          "model ", models_[m]->spec.spec.name(),
+          " skipped: ", result.status().message(),
+          held_back == 0 ? ""
+                         : absl::StrCat(" (and ", held_back,
+                                        " more since the last report)")));
     }
-    skipped.push_back({models_[m]->spec.spec.name(), absl::StatusCodeToString(code)});
+    skipped.push_back(
+        {models_[m]->spec.spec.name(), absl::StatusCodeToString(code)});
   }
-  absl::StatusOr<Verdict> verdict = ensemble_.Combine(std::move(signals), skipped);
+  absl::StatusOr<Verdict> verdict =
+      ensemble_.Combine(std::move(signals), skipped);
   if (!verdict.ok()) {
-    pending.done(absl::InternalError("every model of the ensemble failed on this message"));
+    pending.done(absl::InternalError(
+        "every model of the ensemble failed on this message"));
     return;
   }
   // A degraded verdict is not cached: it would outlive the model failure.
@@ -440,7 +478,8 @@ Analysis Engine::Answer(const AnalysisRequest& request, Verdict verdict,
   analysis.message_id = request.message.id;
   analysis.verdict = std::move(verdict);
   analysis.ensemble_version = ensemble_.version();
-  analysis.processing_time_us = absl::ToInt64Microseconds(absl::Now() - arrived);
+  analysis.processing_time_us =
+      absl::ToInt64Microseconds(absl::Now() - arrived);
   return analysis;
 }
 

@@ -115,8 +115,8 @@ struct ModelStats {
   absl::Duration warmup_time;
   int handles = 0;
   int handles_in_use = 0;
-  uint64_t inferences = 0;  // messages (rows) run, warm-up left out
-  uint64_t batches = 0;     // forward passes run, warm-up left out
+  uint64_t inferences = 0;      // messages (rows) run, warm-up left out
+  uint64_t batches = 0;         // forward passes run, warm-up left out
   absl::Duration queue_time;    // summed over messages, warm-up left out
   absl::Duration compute_time;  // summed over forward passes, warm-up left out
   uint64_t failures = 0;
@@ -185,7 +185,8 @@ class Engine {
   const EngineOptions options_;
   const EngineDeps deps_;
   const Ensemble ensemble_;
-  const std::optional<CueMatcher> cues_;  // When ensemble.json names a cue file.
+  const std::optional<CueMatcher>
+      cues_;  // When ensemble.json names a cue file.
   // Verdicts without cue factors (those depend on the exact text), never
   // degraded ones. Keys mix fingerprint_ (models, versions, options) and the
   // normalised text.

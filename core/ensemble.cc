@@ -18,12 +18,18 @@ std::string Percent(float p) { return absl::StrFormat("%.0f%%", 100.0f * p); }
 
 absl::string_view LevelName(Level level) {
   switch (level) {
-    case Level::kUnspecified: return "unspecified";
-    case Level::kNone: return "none";
-    case Level::kLow: return "low";
-    case Level::kMedium: return "medium";
-    case Level::kHigh: return "high";
-    case Level::kCritical: return "critical";
+    case Level::kUnspecified:
+      return "unspecified";
+    case Level::kNone:
+      return "none";
+    case Level::kLow:
+      return "low";
+    case Level::kMedium:
+      return "medium";
+    case Level::kHigh:
+      return "high";
+    case Level::kCritical:
+      return "critical";
   }
   return "unspecified";
 }
@@ -35,11 +41,13 @@ absl::string_view RecommendedAction(Level level) {
     case Level::kLow:
       return "No immediate action; keep an eye on the conversation.";
     case Level::kMedium:
-      return "A moderator or peer supporter should check in with this person soon.";
+      return "A moderator or peer supporter should check in with this person "
+             "soon.";
     case Level::kHigh:
       return "Crisis team: review now and reach out to this person directly.";
     case Level::kCritical:
-      return "Crisis team: act now. Reach out immediately, share crisis resources, "
+      return "Crisis team: act now. Reach out immediately, share crisis "
+             "resources, "
              "and contact emergency services if life is in immediate danger.";
     case Level::kUnspecified:
       break;
@@ -84,7 +92,8 @@ namespace {
 // Index of `label` among the labels of model `model`, or InvalidArgument
 // naming `what` (a modifier or a gate).
 absl::StatusOr<int> LabelIndex(const std::vector<config::v1::ModelSpec>& specs,
-                               const std::string& model, const std::string& label,
+                               const std::string& model,
+                               const std::string& label,
                                absl::string_view what) {
   auto spec = std::find_if(specs.begin(), specs.end(),
                            [&](const auto& s) { return s.name() == model; });
@@ -95,8 +104,8 @@ absl::StatusOr<int> LabelIndex(const std::vector<config::v1::ModelSpec>& specs,
   for (int i = 0; i < spec->labels_size(); ++i) {
     if (spec->labels(i).name() == label) return i;
   }
-  return absl::InvalidArgumentError(
-      absl::StrCat(what, " label '", label, "' is not a label of model '", model, "'"));
+  return absl::InvalidArgumentError(absl::StrCat(
+      what, " label '", label, "' is not a label of model '", model, "'"));
 }
 
 }  // namespace
@@ -111,11 +120,12 @@ absl::StatusOr<Ensemble> Ensemble::Create(
                 : config.mode();
   e.version_ = config.version();
   for (const config::v1::Modifier& m : config.modifiers()) {
-    absl::StatusOr<int> index = LabelIndex(specs, m.model(), m.label(), "modifier");
+    absl::StatusOr<int> index =
+        LabelIndex(specs, m.model(), m.label(), "modifier");
     if (!index.ok()) return index.status();
     if (!(m.strength() >= 0.0f && m.strength() <= 1.0f)) {  // NaN fails too.
-      return absl::InvalidArgumentError(
-          absl::StrCat("strength of modifier '", m.model(), "' must be within 0..1"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "strength of modifier '", m.model(), "' must be within 0..1"));
     }
     e.modifiers_.push_back({m.model(), m.label(), *index, m.strength()});
   }
@@ -123,37 +133,47 @@ absl::StatusOr<Ensemble> Ensemble::Create(
     absl::StatusOr<int> index = LabelIndex(specs, g.model(), g.label(), "gate");
     if (!index.ok()) return index.status();
     if (e.FindModifier(g.model()) != nullptr) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("model '", g.model(), "' cannot be both a modifier and a gate"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "model '", g.model(), "' cannot be both a modifier and a gate"));
     }
-    e.gates_.push_back({g.model(), g.label(), *index, {g.models().begin(), g.models().end()}});
+    e.gates_.push_back(
+        {g.model(), g.label(), *index, {g.models().begin(), g.models().end()}});
   }
   int ungated_risk_models = 0;
   for (const config::v1::ModelSpec& spec : specs) {
-    if (e.FindModifier(spec.name()) != nullptr || e.FindGate(spec.name()) != nullptr) continue;
-    const bool gated = std::any_of(e.gates_.begin(), e.gates_.end(), [&](const Gate& g) {
-      return std::find(g.models.begin(), g.models.end(), spec.name()) != g.models.end();
-    });
+    if (e.FindModifier(spec.name()) != nullptr ||
+        e.FindGate(spec.name()) != nullptr)
+      continue;
+    const bool gated =
+        std::any_of(e.gates_.begin(), e.gates_.end(), [&](const Gate& g) {
+          return std::find(g.models.begin(), g.models.end(), spec.name()) !=
+                 g.models.end();
+        });
     if (!gated) ++ungated_risk_models;
   }
   for (const Gate& g : e.gates_) {
     for (const std::string& model : g.models) {
-      const bool listed = std::any_of(specs.begin(), specs.end(),
-                                      [&](const auto& s) { return s.name() == model; });
-      if (!listed || e.FindModifier(model) != nullptr || e.FindGate(model) != nullptr) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "gate '", g.model, "' applies to '", model, "', which is not a risk model of the ensemble"));
+      const bool listed =
+          std::any_of(specs.begin(), specs.end(),
+                      [&](const auto& s) { return s.name() == model; });
+      if (!listed || e.FindModifier(model) != nullptr ||
+          e.FindGate(model) != nullptr) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("gate '", g.model, "' applies to '", model,
+                         "', which is not a risk model of the ensemble"));
       }
     }
   }
   if (ungated_risk_models == 0) {
     return absl::InvalidArgumentError(
-        "the ensemble needs at least one risk model that is neither a modifier nor gated");
+        "the ensemble needs at least one risk model that is neither a modifier "
+        "nor gated");
   }
   return e;
 }
 
-const Ensemble::Modifier* Ensemble::FindModifier(const std::string& model) const {
+const Ensemble::Modifier* Ensemble::FindModifier(
+    const std::string& model) const {
   for (const Modifier& m : modifiers_) {
     if (m.model == model) return &m;
   }
@@ -167,13 +187,16 @@ const Ensemble::Gate* Ensemble::FindGate(const std::string& model) const {
   return nullptr;
 }
 
-float Ensemble::TrustOf(const std::string& model, const std::vector<Signal>& signals) const {
+float Ensemble::TrustOf(const std::string& model,
+                        const std::vector<Signal>& signals) const {
   float trust = 1.0f;
   for (const Gate& g : gates_) {
-    if (std::find(g.models.begin(), g.models.end(), model) == g.models.end()) continue;
+    if (std::find(g.models.begin(), g.models.end(), model) == g.models.end())
+      continue;
     // A gate that could not run says nothing: the model keeps full trust.
     for (const Signal& s : signals) {
-      if (s.model == g.model) trust *= s.probabilities.at(static_cast<size_t>(g.label_index));
+      if (s.model == g.model)
+        trust *= s.probabilities.at(static_cast<size_t>(g.label_index));
     }
   }
   return trust;
@@ -187,8 +210,9 @@ Level Ensemble::LevelFor(float score) const {
   return Level::kNone;
 }
 
-absl::StatusOr<Verdict> Ensemble::Combine(std::vector<Signal> signals,
-                                          const std::vector<SkippedModel>& skipped) const {
+absl::StatusOr<Verdict> Ensemble::Combine(
+    std::vector<Signal> signals,
+    const std::vector<SkippedModel>& skipped) const {
   Verdict v;
   float dampening = 1.0f;
   std::vector<const Signal*> risk;
@@ -199,16 +223,19 @@ absl::StatusOr<Verdict> Ensemble::Combine(std::vector<Signal> signals,
       risk.push_back(&s);
       continue;
     }
-    const float p = s.probabilities.at(static_cast<size_t>(modifier->label_index));
+    const float p =
+        s.probabilities.at(static_cast<size_t>(modifier->label_index));
     dampening *= 1.0f - modifier->strength * p;
     if (p >= 0.5f) {
-      v.factors.push_back({absl::StrCat(s.model, " model: ", modifier->label, " (",
-                                        Percent(p), "); score lowered"),
-                           s.model, {}});
+      v.factors.push_back({absl::StrCat(s.model, " model: ", modifier->label,
+                                        " (", Percent(p), "); score lowered"),
+                           s.model,
+                           {}});
     }
   }
   if (risk.empty()) {
-    return absl::FailedPreconditionError("every risk model of the ensemble was skipped");
+    return absl::FailedPreconditionError(
+        "every risk model of the ensemble was skipped");
   }
   // Models a gate mostly distrusts still add their (small) weight to the
   // mean and the vote, but not to the maximum, the confidence or the
@@ -230,13 +257,16 @@ absl::StatusOr<Verdict> Ensemble::Combine(std::vector<Signal> signals,
     weights += weight;
     votes[LevelFor(dampened)] += weight;
     if (trust[i] < 0.5f) {
-      v.factors.push_back({absl::StrCat(risk[i]->model, " model set aside (trust ",
-                                        Percent(trust[i]), ")"),
-                           risk[i]->model, {}});
+      v.factors.push_back(
+          {absl::StrCat(risk[i]->model, " model set aside (trust ",
+                        Percent(trust[i]), ")"),
+           risk[i]->model,
+           {}});
     }
   }
   if (weights <= 0.0f) {
-    return absl::FailedPreconditionError("no trusted risk model of the ensemble produced a signal");
+    return absl::FailedPreconditionError(
+        "no trusted risk model of the ensemble produced a signal");
   }
   const Signal* most_alarmed = trusted.front();
   for (const Signal* s : trusted) {
@@ -254,7 +284,8 @@ absl::StatusOr<Verdict> Ensemble::Combine(std::vector<Signal> signals,
     case config::v1::COMBINE_MODE_MAJORITY: {
       v.score = weighted / weights;
       float best = -1.0f;
-      for (const auto& [level, weight] : votes) {  // Ascending, so ties go higher.
+      for (const auto& [level, weight] :
+           votes) {  // Ascending, so ties go higher.
         if (weight >= best) {
           best = weight;
           v.level = level;
@@ -269,7 +300,8 @@ absl::StatusOr<Verdict> Ensemble::Combine(std::vector<Signal> signals,
   v.score = std::clamp(v.score, 0.0f, 1.0f);
   const float spread = highest - lowest;
   v.confidence = std::clamp(
-      top_prob / static_cast<float>(trusted.size()) * (1.0f - spread), 0.0f, 1.0f);
+      top_prob / static_cast<float>(trusted.size()) * (1.0f - spread), 0.0f,
+      1.0f);
   v.requires_review = v.level >= Level::kMedium ||
                       (v.level == Level::kLow && v.confidence < kLowConfidence);
   v.recommended_action = std::string(RecommendedAction(v.level));
@@ -279,17 +311,22 @@ absl::StatusOr<Verdict> Ensemble::Combine(std::vector<Signal> signals,
   for (const Signal* s : trusted) {
     factors.push_back({absl::StrCat(s->model, " model: ", s->label, " (",
                                     Percent(s->label_probability), ")"),
-                       s->model, {}});
+                       s->model,
+                       {}});
   }
   if (trusted.size() > 1) {
-    factors.push_back({spread < 0.25f ? std::string("models agree")
-                                      : absl::StrCat("models disagree; ", most_alarmed->model,
-                                                     " is the most concerned"),
-                       "ensemble", {}});
+    factors.push_back(
+        {spread < 0.25f ? std::string("models agree")
+                        : absl::StrCat("models disagree; ", most_alarmed->model,
+                                       " is the most concerned"),
+         "ensemble",
+         {}});
   }
   for (Factor& f : v.factors) factors.push_back(std::move(f));
   for (const SkippedModel& m : skipped) {
-    factors.push_back({absl::StrCat(m.model, " model skipped (", m.reason, ")"), m.model, {}});
+    factors.push_back({absl::StrCat(m.model, " model skipped (", m.reason, ")"),
+                       m.model,
+                       {}});
   }
   v.factors = std::move(factors);
   v.signals = std::move(signals);

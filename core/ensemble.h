@@ -25,10 +25,10 @@ struct Signal {
   std::string model;
   std::string version;
   std::string role;
-  std::string label;               // most probable label
-  float label_probability = 0.0f;  // its probability
-  float score = 0.0f;              // sum of probability x label risk, 0..1
-  float weight = 0.0f;             // ensemble weight from the spec
+  std::string label;                 // most probable label
+  float label_probability = 0.0f;    // its probability
+  float score = 0.0f;                // sum of probability x label risk, 0..1
+  float weight = 0.0f;               // ensemble weight from the spec
   std::vector<float> probabilities;  // per label, in spec order
 };
 
@@ -43,7 +43,9 @@ struct SkippedModel {
 struct TextSpan {
   int start = 0;
   int end = 0;
-  bool operator==(const TextSpan& o) const { return start == o.start && end == o.end; }
+  bool operator==(const TextSpan& o) const {
+    return start == o.start && end == o.end;
+  }
 };
 
 // One reason for a verdict. Never quotes the message.
@@ -98,8 +100,9 @@ class Ensemble {
   Level LevelFor(float score) const;
 
   // FailedPrecondition if no risk model produced a signal.
-  absl::StatusOr<Verdict> Combine(std::vector<Signal> signals,
-                                  const std::vector<SkippedModel>& skipped) const;
+  absl::StatusOr<Verdict> Combine(
+      std::vector<Signal> signals,
+      const std::vector<SkippedModel>& skipped) const;
 
   const std::string& version() const { return version_; }
 
@@ -120,7 +123,8 @@ class Ensemble {
   const Modifier* FindModifier(const std::string& model) const;
   const Gate* FindGate(const std::string& model) const;
   // Trust in risk model `model`: the product of its gates' p(label).
-  float TrustOf(const std::string& model, const std::vector<Signal>& signals) const;
+  float TrustOf(const std::string& model,
+                const std::vector<Signal>& signals) const;
 
   config::v1::Thresholds thresholds_;
   config::v1::CombineMode mode_ = config::v1::COMBINE_MODE_WEIGHTED;

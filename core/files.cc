@@ -17,13 +17,16 @@ absl::StatusOr<std::string> ReadFile(const std::string& path) {
   return contents.str();
 }
 
-absl::Status ReadJsonProto(const std::string& path, google::protobuf::Message* out) {
+absl::Status ReadJsonProto(const std::string& path,
+                           google::protobuf::Message* out) {
   LANTERN_ASSIGN_OR_RETURN(const std::string json, ReadFile(path));
   google::protobuf::util::JsonParseOptions options;
   options.ignore_unknown_fields = false;
-  const auto status = google::protobuf::util::JsonStringToMessage(json, out, options);
+  const auto status =
+      google::protobuf::util::JsonStringToMessage(json, out, options);
   if (!status.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat(path, ": ", std::string(status.message())));
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": ", std::string(status.message())));
   }
   return absl::OkStatus();
 }

@@ -16,7 +16,8 @@ absl::StatusOr<std::string> ReadFile(const std::string& path);
 // Parses a JSON file (the protobuf JSON mapping) into `out`. Unknown fields
 // are errors, so a typo cannot pass silently. NotFound when the file cannot
 // be opened; InvalidArgument naming the file when it does not parse.
-absl::Status ReadJsonProto(const std::string& path, google::protobuf::Message* out);
+absl::Status ReadJsonProto(const std::string& path,
+                           google::protobuf::Message* out);
 
 }  // namespace lantern::core
 

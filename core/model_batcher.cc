@@ -74,7 +74,8 @@ ModelBatcher::~ModelBatcher() { Shutdown(); }
 absl::Status ModelBatcher::Enqueue(Request request) {
   absl::MutexLock lock(&mu_);
   if (stopping_) {
-    return absl::UnavailableError("server is shutting down; message not analysed");
+    return absl::UnavailableError(
+        "server is shutting down; message not analysed");
   }
   queue_.push_back({std::move(request), absl::Now()});
   return absl::OkStatus();
@@ -84,11 +85,13 @@ bool ModelBatcher::TryRunInline(Request& request) {
   if (options_.max_delay > absl::ZeroDuration()) return false;
   {
     absl::MutexLock lock(&mu_);
-    if (stopping_ || !queue_.empty() || serving_ < starting_ || starting_ == 0) {
+    if (stopping_ || !queue_.empty() || serving_ < starting_ ||
+        starting_ == 0) {
       return false;
     }
   }
-  absl::StatusOr<ModelPool::Lease> lease = pool_->Acquire(pool_index_, absl::InfinitePast());
+  absl::StatusOr<ModelPool::Lease> lease =
+      pool_->Acquire(pool_index_, absl::InfinitePast());
   if (!lease.ok()) return false;  // Every handle is busy.
   std::vector<Request> batch;
   batch.push_back(std::move(request));
@@ -148,13 +151,14 @@ void ModelBatcher::Run() {
 
 std::vector<ModelBatcher::Request> ModelBatcher::TakeBatch() {
   absl::MutexLock lock(&mu_);
-  if (options_.max_delay > absl::ZeroDuration() && !stopping_ && !queue_.empty()) {
+  if (options_.max_delay > absl::ZeroDuration() && !stopping_ &&
+      !queue_.empty()) {
     // Give the batch until the oldest request's delay runs out to fill up.
     mu_.AwaitWithDeadline(
         absl::Condition(
             +[](ModelBatcher* b) ABSL_NO_THREAD_SAFETY_ANALYSIS {
-              return b->stopping_ ||
-                     static_cast<int>(b->queue_.size()) >= b->options_.max_batch;
+              return b->stopping_ || static_cast<int>(b->queue_.size()) >=
+                                         b->options_.max_batch;
             },
             this),
         queue_.front().enqueued + options_.max_delay);
@@ -171,7 +175,8 @@ std::vector<ModelBatcher::Request> ModelBatcher::TakeBatch() {
   // taken, so none waits behind newer ones for ever.
   const int64_t bucket = LengthBucket(queue_.front().request.ids.size());
   for (auto it = queue_.begin();
-       it != queue_.end() && static_cast<int>(batch.size()) < options_.max_batch;) {
+       it != queue_.end() &&
+       static_cast<int>(batch.size()) < options_.max_batch;) {
     if (LengthBucket(it->request.ids.size()) != bucket) {
       ++it;
       continue;
@@ -200,9 +205,11 @@ void ModelBatcher::RunBatch(std::vector<Request> batch,
   for (Request& r : batch) {
     if (now >= r.deadline) {
       r.done(absl::DeadlineExceededError(
-          "deadline passed before the message reached the model; it was not analysed"));
+          "deadline passed before the message reached the model; it was not "
+          "analysed"));
     } else if (r.is_cancelled && r.is_cancelled()) {
-      r.done(absl::CancelledError("the call was cancelled before analysis finished"));
+      r.done(absl::CancelledError(
+          "the call was cancelled before analysis finished"));
     } else {
       live.push_back(std::move(r));
     }
@@ -212,12 +219,14 @@ void ModelBatcher::RunBatch(std::vector<Request> batch,
   size_t longest = 0;
   for (const Request& r : live) longest = std::max(longest, r.ids.size());
   const int64_t length = LengthBucket(longest);
-  const int rows = *std::lower_bound(batch_buckets_.begin(), batch_buckets_.end(),
-                                     static_cast<int>(live.size()));
+  const int rows =
+      *std::lower_bound(batch_buckets_.begin(), batch_buckets_.end(),
+                        static_cast<int>(live.size()));
   std::vector<std::vector<int64_t>> input;
   input.reserve(static_cast<size_t>(rows));
   for (const Request& r : live) input.push_back(r.ids);
-  while (static_cast<int>(input.size()) < rows) input.push_back(live.front().ids);
+  while (static_cast<int>(input.size()) < rows)
+    input.push_back(live.front().ids);
 
   const absl::Time start = absl::Now();
   absl::StatusOr<std::vector<std::vector<float>>> logits =
@@ -225,8 +234,9 @@ void ModelBatcher::RunBatch(std::vector<Request> batch,
   compute_ns_.fetch_add(absl::ToInt64Nanoseconds(absl::Now() - start));
   lease.reset();  // The handle is free before the answers go out.
   if (logits.ok() && logits->size() != input.size()) {
-    logits = absl::InternalError(absl::StrCat("model '", name_, "' returned ", logits->size(),
-                                              " rows for a batch of ", input.size()));
+    logits = absl::InternalError(
+        absl::StrCat("model '", name_, "' returned ", logits->size(),
+                     " rows for a batch of ", input.size()));
   }
   batches_.fetch_add(1);
   rows_.fetch_add(live.size());

@@ -11,10 +11,10 @@
 // to `max_batch` - 1 more of the same length bucket, in arrival order,
 // waiting at most `max_delay` after the oldest arrived for the batch to fill
 // (0 = take whatever is queued: batching costs no latency at low load and
-// grows with load). Requests of other lengths wait for a pass of their own. Requests that arrive while every handle is
-// busy therefore join the next batch. When nothing is queued and a handle is
-// free, a caller may run its request itself (TryRunInline), saving the
-// hand-off to a runner thread.
+// grows with load). Requests of other lengths wait for a pass of their own.
+// Requests that arrive while every handle is busy therefore join the next
+// batch. When nothing is queued and a handle is free, a caller may run its
+// request itself (TryRunInline), saving the hand-off to a runner thread.
 //
 // A batch is padded to the smallest length bucket that fits its longest row
 // and to a power-of-two number of rows (by repeating its first row), so
@@ -105,9 +105,13 @@ class ModelBatcher {
   uint64_t batches() const { return batches_.load(); }
   uint64_t rows() const { return rows_.load(); }
   // Summed over requests: from Enqueue() to the batch being taken.
-  absl::Duration queue_time() const { return absl::Nanoseconds(queue_ns_.load()); }
+  absl::Duration queue_time() const {
+    return absl::Nanoseconds(queue_ns_.load());
+  }
   // Summed over forward passes.
-  absl::Duration compute_time() const { return absl::Nanoseconds(compute_ns_.load()); }
+  absl::Duration compute_time() const {
+    return absl::Nanoseconds(compute_ns_.load());
+  }
 
  private:
   void WarmThenRun(const Warmup& warmup);
@@ -120,7 +124,8 @@ class ModelBatcher {
   // The smallest length bucket that holds `length` tokens.
   int64_t LengthBucket(size_t length) const;
   // Runs `batch` on `lease`'s handle (set), released before the answers.
-  void RunBatch(std::vector<Request> batch, std::optional<ModelPool::Lease> lease);
+  void RunBatch(std::vector<Request> batch,
+                std::optional<ModelPool::Lease> lease);
 
   const std::string name_;
   ModelPool* const pool_;

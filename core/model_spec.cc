@@ -26,7 +26,8 @@ absl::Status ValidateSpec(const std::string& path,
                           const config::v1::ModelSpec& spec) {
   if (spec.name().empty()) return Invalid(path, "name is required");
   if (spec.file().empty()) return Invalid(path, "file is required");
-  if (spec.labels_size() < 2) return Invalid(path, "at least two labels are required");
+  if (spec.labels_size() < 2)
+    return Invalid(path, "at least two labels are required");
   for (const auto& label : spec.labels()) {
     if (label.name().empty()) return Invalid(path, "every label needs a name");
     // Written so that NaN ("NaN" is valid protobuf JSON) fails too.
@@ -36,7 +37,8 @@ absl::Status ValidateSpec(const std::string& path,
     }
   }
   if (spec.max_tokens() < 1 || spec.max_tokens() > kMaxTokensLimit) {
-    return Invalid(path, absl::StrCat("max_tokens must be within 1..", kMaxTokensLimit));
+    return Invalid(
+        path, absl::StrCat("max_tokens must be within 1..", kMaxTokensLimit));
   }
   const int specials = (spec.tokenizer().bos_id() >= 0 ? 1 : 0) +
                        (spec.tokenizer().eos_id() >= 0 ? 1 : 0);
@@ -48,22 +50,25 @@ absl::Status ValidateSpec(const std::string& path,
   // NaN, infinite or huge weights would make the weighted mean NaN, and a
   // NaN score reads as level "none" for every message.
   if (!(spec.weight() > 0.0f && spec.weight() <= kMaxWeight)) {
-    return Invalid(path, absl::StrCat("weight must be > 0 and at most ", kMaxWeight));
+    return Invalid(path,
+                   absl::StrCat("weight must be > 0 and at most ", kMaxWeight));
   }
   if (spec.handles() < 0) return Invalid(path, "handles must be >= 0");
   if (spec.tokenizer().type() != "sentencepiece" &&
       spec.tokenizer().type() != "wordpiece" &&
       spec.tokenizer().type() != "universal_sentence_encoder") {
-    return Invalid(path, absl::StrCat("tokenizer.type '", spec.tokenizer().type(),
-                                      "' is not supported (use sentencepiece, "
-                                      "wordpiece or universal_sentence_encoder)"));
+    return Invalid(path,
+                   absl::StrCat("tokenizer.type '", spec.tokenizer().type(),
+                                "' is not supported (use sentencepiece, "
+                                "wordpiece or universal_sentence_encoder)"));
   }
   if (spec.tokenizer().model().empty()) {
     return Invalid(path, "tokenizer.model is required");
   }
   const config::v1::TokenizerSpec& tok = spec.tokenizer();
   if (tok.type() != "wordpiece" &&
-      (tok.lowercase() || tok.has_strip_accents() || !tok.unk_token().empty())) {
+      (tok.lowercase() || tok.has_strip_accents() ||
+       !tok.unk_token().empty())) {
     // The other tokenizers carry their own normalisation rules.
     return Invalid(path,
                    "tokenizer.lowercase, strip_accents and unk_token apply to "
@@ -76,8 +81,9 @@ absl::Status ValidateThresholds(const std::string& path,
                                 const config::v1::Thresholds& t) {
   if (!(0.0f < t.low() && t.low() < t.medium() && t.medium() < t.high() &&
         t.high() < t.critical() && t.critical() <= 1.0f)) {
-    return Invalid(path,
-                   "thresholds must satisfy 0 < low < medium < high < critical <= 1");
+    return Invalid(
+        path,
+        "thresholds must satisfy 0 < low < medium < high < critical <= 1");
   }
   return absl::OkStatus();
 }
@@ -97,9 +103,10 @@ absl::StatusOr<LoadedModelSpec> LoadModelSpec(const std::string& spec_path) {
 
 absl::StatusOr<ModelDirectory> LoadModelDirectory(const std::string& dir) {
   if (!fs::is_directory(dir)) {
-    return absl::NotFoundError(absl::StrCat(
-        "model directory ", dir, " does not exist (run scripts/setup.sh to "
-        "train the default models, or pass --model-dir)"));
+    return absl::NotFoundError(
+        absl::StrCat("model directory ", dir,
+                     " does not exist (run scripts/setup.sh to "
+                     "train the default models, or pass --model-dir)"));
   }
   ModelDirectory result;
   const std::string ensemble_path = (fs::path(dir) / "ensemble.json").string();
@@ -115,8 +122,9 @@ absl::StatusOr<ModelDirectory> LoadModelDirectory(const std::string& dir) {
         LoadedModelSpec spec,
         LoadModelSpec((fs::path(dir) / folder / "model.json").string()));
     if (!names.insert(spec.spec.name()).second) {
-      return Invalid(ensemble_path,
-                     absl::StrCat("model name '", spec.spec.name(), "' is used twice"));
+      return Invalid(
+          ensemble_path,
+          absl::StrCat("model name '", spec.spec.name(), "' is used twice"));
     }
     result.models.push_back(std::move(spec));
   }

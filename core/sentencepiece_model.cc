@@ -14,7 +14,8 @@ constexpr char kModuleName[] = "liblantern_sentencepiece.so";
 
 struct Module {
   void* (*load)(const char*, char*, size_t) = nullptr;
-  int (*encode)(const void*, const char*, size_t, int*, size_t, size_t*) = nullptr;
+  int (*encode)(const void*, const char*, size_t, int*, size_t,
+                size_t*) = nullptr;
   void (*free)(void*) = nullptr;
   std::string error;  // Why the module could not be loaded, if it could not.
 };
@@ -26,7 +27,8 @@ std::vector<std::string> Candidates() {
   std::error_code ec;
   const auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
   if (!ec) {
-    out.push_back((exe.parent_path() / ".." / "lib" / "lantern" / kModuleName).string());
+    out.push_back(
+        (exe.parent_path() / ".." / "lib" / "lantern" / kModuleName).string());
   }
   out.push_back(LANTERN_SENTENCEPIECE_MODULE);
   return out;
@@ -47,7 +49,8 @@ Module LoadModule() {
       return m;
     }
     m.load = reinterpret_cast<decltype(m.load)>(dlsym(lib, "lantern_spm_load"));
-    m.encode = reinterpret_cast<decltype(m.encode)>(dlsym(lib, "lantern_spm_encode"));
+    m.encode =
+        reinterpret_cast<decltype(m.encode)>(dlsym(lib, "lantern_spm_encode"));
     m.free = reinterpret_cast<decltype(m.free)>(dlsym(lib, "lantern_spm_free"));
     if (m.load == nullptr || m.encode == nullptr || m.free == nullptr) {
       m.error = absl::StrCat(path, " lacks the lantern_spm_* functions");
@@ -55,8 +58,9 @@ Module LoadModule() {
     }
     return m;
   }
-  m.error = absl::StrCat(kModuleName, " not found (looked in ",
-                         Candidates().front(), " and ", LANTERN_SENTENCEPIECE_MODULE, ")");
+  m.error =
+      absl::StrCat(kModuleName, " not found (looked in ", Candidates().front(),
+                   " and ", LANTERN_SENTENCEPIECE_MODULE, ")");
   return m;
 }
 
@@ -88,10 +92,12 @@ absl::StatusOr<std::vector<int>> SentencePieceModel::Encode(
   // Most chat messages need far fewer ids than bytes; retry once if not.
   std::vector<int> ids(text.size() + 8);
   size_t count = 0;
-  int code = m.encode(handle_, text.data(), text.size(), ids.data(), ids.size(), &count);
+  int code = m.encode(handle_, text.data(), text.size(), ids.data(), ids.size(),
+                      &count);
   if (code == 0 && count > ids.size()) {
     ids.resize(count);
-    code = m.encode(handle_, text.data(), text.size(), ids.data(), ids.size(), &count);
+    code = m.encode(handle_, text.data(), text.size(), ids.data(), ids.size(),
+                    &count);
   }
   if (code != 0) {
     return absl::InternalError(

@@ -7,9 +7,9 @@
 #include "absl/status/statusor.h"
 
 // Returns the status of `expr` from the enclosing function unless it is OK.
-#define LANTERN_RETURN_IF_ERROR(expr)          \
-  do {                                         \
-    ::absl::Status lantern_status_ = (expr);   \
+#define LANTERN_RETURN_IF_ERROR(expr)                  \
+  do {                                                 \
+    ::absl::Status lantern_status_ = (expr);           \
     if (!lantern_status_.ok()) return lantern_status_; \
   } while (false)
 

@@ -39,8 +39,8 @@ absl::Status ValidateUtf8(absl::string_view text, absl::string_view field) {
   while (offset < text.size()) {
     utf8proc_int32_t cp;
     const utf8proc_ssize_t n = utf8proc_iterate(
-        Bytes(text) + offset, static_cast<utf8proc_ssize_t>(text.size() - offset),
-        &cp);
+        Bytes(text) + offset,
+        static_cast<utf8proc_ssize_t>(text.size() - offset), &cp);
     if (n <= 0) {
       return absl::InvalidArgumentError(
           absl::StrCat(field, " is not valid UTF-8 (bad byte sequence at byte ",
@@ -54,16 +54,19 @@ absl::Status ValidateUtf8(absl::string_view text, absl::string_view field) {
 size_t CountCodePoints(absl::string_view text) {
   size_t count = 0;
   for (unsigned char c : text) {
-    if ((c & 0xC0) != 0x80) ++count;  // Count every byte that starts a sequence.
+    if ((c & 0xC0) != 0x80)
+      ++count;  // Count every byte that starts a sequence.
   }
   return count;
 }
 
-absl::string_view PrefixOfCodePoints(absl::string_view text, size_t max_code_points) {
+absl::string_view PrefixOfCodePoints(absl::string_view text,
+                                     size_t max_code_points) {
   size_t count = 0;
   for (size_t i = 0; i < text.size(); ++i) {
     const auto c = static_cast<unsigned char>(text[i]);
-    if ((c & 0xC0) != 0x80 && count++ == max_code_points) return text.substr(0, i);
+    if ((c & 0xC0) != 0x80 && count++ == max_code_points)
+      return text.substr(0, i);
   }
   return text;
 }
@@ -75,11 +78,13 @@ std::string DropExcessCombiningMarks(absl::string_view text) {
   const auto size = static_cast<utf8proc_ssize_t>(text.size());
   for (utf8proc_ssize_t at = 0; at < size;) {
     utf8proc_int32_t cp = 0;
-    const utf8proc_ssize_t n = utf8proc_iterate(Bytes(text) + at, size - at, &cp);
+    const utf8proc_ssize_t n =
+        utf8proc_iterate(Bytes(text) + at, size - at, &cp);
     if (n <= 0) break;  // Callers validate first.
     run = utf8proc_get_property(cp)->combining_class == 0 ? 0 : run + 1;
     if (run > kMaxCombiningMarks) {
-      absl::StrAppend(&out, text.substr(kept_until, static_cast<size_t>(at) - kept_until));
+      absl::StrAppend(
+          &out, text.substr(kept_until, static_cast<size_t>(at) - kept_until));
       kept_until = static_cast<size_t>(at + n);
     }
     at += n;

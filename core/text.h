@@ -24,7 +24,8 @@ size_t CountCodePoints(absl::string_view text);
 
 // The longest prefix of well-formed UTF-8 `text` with at most
 // `max_code_points` code points (never splits a code point).
-absl::string_view PrefixOfCodePoints(absl::string_view text, size_t max_code_points);
+absl::string_view PrefixOfCodePoints(absl::string_view text,
+                                     size_t max_code_points);
 
 // Unicode's stream-safe limit (UAX #15): no more than 30 combining marks
 // (non-starters) in a row.
@@ -34,11 +35,12 @@ inline constexpr int kMaxCombiningMarks = 30;
 // in a row. `text` must be valid UTF-8.
 std::string DropExcessCombiningMarks(absl::string_view text);
 
-// Combining marks past kMaxCombiningMarks in a row dropped; Unicode NFKC; control and format characters removed (tab, newline and
-// other whitespace become a space); runs of whitespace collapsed to one
-// space; leading and trailing whitespace stripped. `text` must be valid
-// UTF-8 (InvalidArgument otherwise). The result is empty for text made only
-// of whitespace and invisible characters.
+// Combining marks past kMaxCombiningMarks in a row dropped; Unicode NFKC;
+// control and format characters removed (tab, newline and other whitespace
+// become a space); runs of whitespace collapsed to one space; leading and
+// trailing whitespace stripped. `text` must be valid UTF-8 (InvalidArgument
+// otherwise). The result is empty for text made only of whitespace and
+// invisible characters.
 absl::StatusOr<std::string> NormalizeText(absl::string_view text);
 
 }  // namespace lantern::core

@@ -42,9 +42,12 @@ absl::StatusOr<std::unique_ptr<Tokenizer>> LoadSentencePieceTokenizer(
 
 absl::StatusOr<std::unique_ptr<Tokenizer>> LoadTokenizer(
     const config::v1::TokenizerSpec& spec, const std::string& model_path) {
-  if (spec.type() == "sentencepiece") return LoadSentencePieceTokenizer(model_path);
-  if (spec.type() == "wordpiece") return LoadWordPieceTokenizer(spec, model_path);
-  if (spec.type() == "universal_sentence_encoder") return LoadUseTokenizer(model_path);
+  if (spec.type() == "sentencepiece")
+    return LoadSentencePieceTokenizer(model_path);
+  if (spec.type() == "wordpiece")
+    return LoadWordPieceTokenizer(spec, model_path);
+  if (spec.type() == "universal_sentence_encoder")
+    return LoadUseTokenizer(model_path);
   return absl::InvalidArgumentError(
       absl::StrCat("tokenizer type '", spec.type(), "' is not supported"));
 }

@@ -1,10 +1,9 @@
 // The only translation unit that includes LibTorch headers.
 #include <ATen/Context.h>
 #include <ATen/Parallel.h>
+#include <malloc.h>
 #include <torch/csrc/jit/runtime/graph_executor.h>
 #include <torch/script.h>
-
-#include <malloc.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -37,7 +36,8 @@ class TorchScriptBackend final : public ModelBackend {
     // machine. Flush-to-zero lives in each thread's MXCSR register, and
     // passes run on the batchers' threads and on callers' threads, so every
     // calling thread sets it once. Results change only below 1e-38.
-    thread_local const bool flushing = at::globalContext().setFlushDenormal(true);
+    thread_local const bool flushing =
+        at::globalContext().setFlushDenormal(true);
     (void)flushing;
     const auto batch = static_cast<int64_t>(rows.size());
     try {
@@ -48,20 +48,24 @@ class TorchScriptBackend final : public ModelBackend {
       for (int64_t r = 0; r < batch; ++r) {
         const auto& ids = rows[static_cast<size_t>(r)];
         std::copy(ids.begin(), ids.end(), in + r * length);
-        std::fill(m + r * length, m + r * length + static_cast<int64_t>(ids.size()), 1);
+        std::fill(m + r * length,
+                  m + r * length + static_cast<int64_t>(ids.size()), 1);
       }
-      const at::Tensor logits =
-          module_.forward({input, mask}).toTensor().to(torch::kFloat).contiguous();
+      const at::Tensor logits = module_.forward({input, mask})
+                                    .toTensor()
+                                    .to(torch::kFloat)
+                                    .contiguous();
       if (logits.dim() != 2 || logits.size(0) != batch) {
-        return absl::InternalError(absl::StrCat(
-            "model returned a tensor of rank ", logits.dim(),
-            "; expected logits of shape [batch, labels]"));
+        return absl::InternalError(
+            absl::StrCat("model returned a tensor of rank ", logits.dim(),
+                         "; expected logits of shape [batch, labels]"));
       }
       const int64_t labels = logits.size(1);
       const float* data = logits.data_ptr<float>();
       std::vector<std::vector<float>> out(static_cast<size_t>(batch));
       for (int64_t r = 0; r < batch; ++r) {
-        out[static_cast<size_t>(r)].assign(data + r * labels, data + (r + 1) * labels);
+        out[static_cast<size_t>(r)].assign(data + r * labels,
+                                           data + (r + 1) * labels);
       }
       return out;
     } catch (const std::exception& e) {
@@ -90,10 +94,12 @@ absl::StatusOr<std::unique_ptr<ModelBackend>> LoadTorchScriptBackend(
     // stay those of the module as trained. A module that cannot be frozen
     // runs as loaded.
     try {
-      module = torch::jit::freeze(module, c10::nullopt, /*optimize_numerics=*/false);
+      module =
+          torch::jit::freeze(module, c10::nullopt, /*optimize_numerics=*/false);
     } catch (const std::exception& e) {
       const std::string what = e.what();
-      LogWarning(absl::StrCat("model ", path, " cannot be frozen, so it runs as loaded: ",
+      LogWarning(absl::StrCat("model ", path,
+                              " cannot be frozen, so it runs as loaded: ",
                               what.substr(0, what.find('\n'))));
     }
     return std::make_unique<TorchScriptBackend>(std::move(module));
@@ -123,7 +129,8 @@ void ConfigureTorch(int intra_op_threads) {
   mallopt(M_MMAP_THRESHOLD, kMmapThreshold);
   mallopt(M_TRIM_THRESHOLD, 2 * kMmapThreshold);
   const auto& engines = at::globalContext().supportedQEngines();
-  if (std::find(engines.begin(), engines.end(), at::QEngine::ONEDNN) != engines.end()) {
+  if (std::find(engines.begin(), engines.end(), at::QEngine::ONEDNN) !=
+      engines.end()) {
     at::globalContext().setQEngine(at::QEngine::ONEDNN);
   }
   // Inter-op threads can only be set once per process; later calls throw.

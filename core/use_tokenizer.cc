@@ -31,7 +31,8 @@ int Utf16Length(absl::string_view text) {
   const auto size = static_cast<utf8proc_ssize_t>(text.size());
   while (offset < size) {
     utf8proc_int32_t cp = 0;
-    const utf8proc_ssize_t n = utf8proc_iterate(bytes + offset, size - offset, &cp);
+    const utf8proc_ssize_t n =
+        utf8proc_iterate(bytes + offset, size - offset, &cp);
     if (n <= 0) return length + 1;  // Not UTF-8: count the rest as one unit.
     length += cp > 0xFFFF ? 2 : 1;
     offset += n;
@@ -41,13 +42,14 @@ int Utf16Length(absl::string_view text) {
 
 class UseTokenizer final : public Tokenizer {
  public:
-  UseTokenizer(absl::flat_hash_map<std::string, Piece> pieces, std::vector<int> step_back,
-               int longest_piece)
+  UseTokenizer(absl::flat_hash_map<std::string, Piece> pieces,
+               std::vector<int> step_back, int longest_piece)
       : pieces_(std::move(pieces)),
         step_back_(std::move(step_back)),
         longest_piece_(longest_piece) {}
 
-  absl::StatusOr<std::vector<int64_t>> Encode(absl::string_view normalized_text) const override {
+  absl::StatusOr<std::vector<int64_t>> Encode(
+      absl::string_view normalized_text) const override {
     if (normalized_text.empty()) return std::vector<int64_t>();
     std::string input = kSeparator;
     for (const char c : normalized_text) {
@@ -63,7 +65,8 @@ class UseTokenizer final : public Tokenizer {
     const auto size = static_cast<utf8proc_ssize_t>(input.size());
     for (utf8proc_ssize_t offset = 0; offset < size;) {
       utf8proc_int32_t cp = 0;
-      const utf8proc_ssize_t n = utf8proc_iterate(bytes + offset, size - offset, &cp);
+      const utf8proc_ssize_t n =
+          utf8proc_iterate(bytes + offset, size - offset, &cp);
       if (n <= 0) return absl::InvalidArgumentError("text is not valid UTF-8");
       offsets.push_back(static_cast<size_t>(offset));
       offset += n;
@@ -71,16 +74,18 @@ class UseTokenizer final : public Tokenizer {
     const int n = static_cast<int>(offsets.size());
     offsets.push_back(input.size());
     auto lookup = [&](int start, int end) -> const Piece* {
-      const absl::string_view piece(input.data() + offsets[static_cast<size_t>(start)],
-                                    offsets[static_cast<size_t>(end)] -
-                                        offsets[static_cast<size_t>(start)]);
+      const absl::string_view piece(
+          input.data() + offsets[static_cast<size_t>(start)],
+          offsets[static_cast<size_t>(end)] -
+              offsets[static_cast<size_t>(start)]);
       auto it = pieces_.find(piece);
       return it == pieces_.end() ? nullptr : &it->second;
     };
     // Where no piece starts, the runtime offers a one-character unknown.
     std::vector<bool> unknown_at(static_cast<size_t>(n), true);
     for (int start = 0; start < n; ++start) {
-      for (int end = start + 1; end <= std::min(n, start + longest_piece_); ++end) {
+      for (int end = start + 1; end <= std::min(n, start + longest_piece_);
+           ++end) {
         if (lookup(start, end) != nullptr) {
           unknown_at[static_cast<size_t>(start)] = false;
           break;
@@ -91,9 +96,11 @@ class UseTokenizer final : public Tokenizer {
     std::vector<int64_t> words(static_cast<size_t>(n) + 1, 0);
     const Piece unknown;
     for (int end = 1; end <= n; ++end) {
-      for (int start = std::max(0, end - longest_piece_); start < end; ++start) {
+      for (int start = std::max(0, end - longest_piece_); start < end;
+           ++start) {
         const Piece* piece = lookup(start, end);
-        if (piece == nullptr && end == start + 1 && unknown_at[static_cast<size_t>(start)]) {
+        if (piece == nullptr && end == start + 1 &&
+            unknown_at[static_cast<size_t>(start)]) {
           piece = &unknown;
         }
         if (piece == nullptr) continue;
@@ -106,9 +113,12 @@ class UseTokenizer final : public Tokenizer {
       }
     }
     std::vector<int64_t> ids;
-    for (int at = n; at > 0; at -= step_back_[static_cast<size_t>(words[static_cast<size_t>(at)])]) {
+    for (int at = n; at > 0;
+         at -=
+         step_back_[static_cast<size_t>(words[static_cast<size_t>(at)])]) {
       const int64_t id = words[static_cast<size_t>(at)];
-      if (id == 0 && !ids.empty() && ids.back() == 0) continue;  // Unknowns merge.
+      if (id == 0 && !ids.empty() && ids.back() == 0)
+        continue;  // Unknowns merge.
       ids.push_back(id);
     }
     std::reverse(ids.begin(), ids.end());
@@ -124,14 +134,17 @@ class UseTokenizer final : public Tokenizer {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<Tokenizer>> LoadUseTokenizer(const std::string& vocab_path) {
+absl::StatusOr<std::unique_ptr<Tokenizer>> LoadUseTokenizer(
+    const std::string& vocab_path) {
   google::protobuf::ListValue vocab;
-  if (absl::Status read = ReadJsonProto(vocab_path, &vocab); !read.ok()) return read;
+  if (absl::Status read = ReadJsonProto(vocab_path, &vocab); !read.ok())
+    return read;
   auto invalid = [&](int id, absl::string_view what) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(vocab_path, ": entry ", id, " ", what, "; expected [piece, score]"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        vocab_path, ": entry ", id, " ", what, "; expected [piece, score]"));
   };
-  if (vocab.values_size() <= kReservedIds) return invalid(vocab.values_size(), "is missing");
+  if (vocab.values_size() <= kReservedIds)
+    return invalid(vocab.values_size(), "is missing");
   absl::flat_hash_map<std::string, Piece> pieces;
   std::vector<int> step_back;
   int longest_piece = 1;
@@ -154,7 +167,8 @@ absl::StatusOr<std::unique_ptr<Tokenizer>> LoadUseTokenizer(const std::string& v
     // UTF-16 units bound the length in code points from above.
     longest_piece = std::max(longest_piece, step_back.back());
   }
-  return std::make_unique<UseTokenizer>(std::move(pieces), std::move(step_back), longest_piece);
+  return std::make_unique<UseTokenizer>(std::move(pieces), std::move(step_back),
+                                        longest_piece);
 }
 
 }  // namespace lantern::core

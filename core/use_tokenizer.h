@@ -34,7 +34,8 @@ namespace lantern::core {
 
 // Loads vocab.json. NotFound if the file is missing; InvalidArgument if it
 // is not an array of [string, number or null] pairs or is empty.
-absl::StatusOr<std::unique_ptr<Tokenizer>> LoadUseTokenizer(const std::string& vocab_path);
+absl::StatusOr<std::unique_ptr<Tokenizer>> LoadUseTokenizer(
+    const std::string& vocab_path);
 
 }  // namespace lantern::core
 

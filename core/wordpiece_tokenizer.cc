@@ -133,8 +133,7 @@ void StripAccents(std::u32string* word) {
 
 absl::StatusOr<std::unique_ptr<WordPieceTokenizer>> WordPieceTokenizer::Load(
     const std::string& vocab_path, WordPieceOptions options) {
-  LANTERN_ASSIGN_OR_RETURN(const std::string contents,
-                           ReadFile(vocab_path));
+  LANTERN_ASSIGN_OR_RETURN(const std::string contents, ReadFile(vocab_path));
   std::vector<std::string> vocab;
   size_t begin = 0;
   while (begin < contents.size()) {

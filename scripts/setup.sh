@@ -21,6 +21,8 @@ PACKAGES=(
   python3-grpcio=1.51.1-3+b1
   # libFuzzer targets (scripts/fuzz.sh), built with clang
   clang-14=1:14.0.6-12 libfuzzer-14-dev=1:14.0.6-12 libclang-rt-14-dev=1:14.0.6-12
+  # the format check (scripts/check_format.sh)
+  clang-format-14=1:14.0.6-12
 )
 # Debian's security updates replace these in the archive (a pinned old
 # version would vanish), so they are installed by name and their upstream

@@ -12,12 +12,15 @@ namespace {
 // A raw unary handler also runs for a call that died before its request
 // arrived (deadline passed, client cancelled), with an empty request. Its
 // parse error is then the call's end, not the client's bytes.
-absl::Status CallEndOr(const grpc::CallbackServerContext& context, absl::Status status) {
+absl::Status CallEndOr(const grpc::CallbackServerContext& context,
+                       absl::Status status) {
   if (status.ok() || !context.IsCancelled()) return status;
   if (absl::FromChrono(context.deadline()) <= absl::Now()) {
-    return absl::DeadlineExceededError("the call's deadline passed before its request arrived");
+    return absl::DeadlineExceededError(
+        "the call's deadline passed before its request arrived");
   }
-  return absl::CancelledError("the call was cancelled before its request arrived");
+  return absl::CancelledError(
+      "the call was cancelled before its request arrived");
 }
 
 }  // namespace
@@ -37,12 +40,14 @@ grpc::ServerUnaryReactor* AnalyzerService::Analyze(
   }
   if (!caller->empty()) state_->CountCaller(*caller);
   if (state_->draining()) {
-    fail(absl::UnavailableError("server is shutting down; retry on another replica"));
+    fail(absl::UnavailableError(
+        "server is shutting down; retry on another replica"));
     return reactor;
   }
   v1::AnalyzeRequest request;
   absl::Status parsed = ParseFrame(*request_frame, "the request", &request);
-  if (parsed.ok()) parsed = CheckRequiredFields(request.has_message(), request.message());
+  if (parsed.ok())
+    parsed = CheckRequiredFields(request.has_message(), request.message());
   if (!parsed.ok()) {
     fail(CallEndOr(*context, parsed));
     return reactor;
@@ -78,7 +83,8 @@ grpc::ServerUnaryReactor* AnalyzerService::GetStatus(
   v1::GetStatusRequest request;
   absl::Status accepted = Authenticate(*context).status();
   if (accepted.ok()) {
-    accepted = CallEndOr(*context, ParseFrame(*request_frame, "the request", &request));
+    accepted = CallEndOr(*context,
+                         ParseFrame(*request_frame, "the request", &request));
   }
   if (!accepted.ok()) {
     state_->Record(accepted);

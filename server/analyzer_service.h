@@ -20,7 +20,8 @@ namespace lantern::server {
 class AnalyzerService final
     : public v1::Analyzer::WithRawCallbackMethod_Analyze<
           v1::Analyzer::WithRawCallbackMethod_StreamAnalyze<
-              v1::Analyzer::WithRawCallbackMethod_GetStatus<v1::Analyzer::Service>>> {
+              v1::Analyzer::WithRawCallbackMethod_GetStatus<
+                  v1::Analyzer::Service>>> {
  public:
   // `state` and `auth` must outlive the service; without `auth` (null) no
   // call needs a token.
@@ -43,7 +44,8 @@ class AnalyzerService final
 
  private:
   // The caller's name ("" without auth), or UNAUTHENTICATED.
-  absl::StatusOr<std::string> Authenticate(const grpc::CallbackServerContext& context) const;
+  absl::StatusOr<std::string> Authenticate(
+      const grpc::CallbackServerContext& context) const;
 
   ServingState* const state_;
   const TokenAuth* const auth_;

@@ -19,8 +19,8 @@ constexpr absl::string_view kBearer = "Bearer ";
 bool IsCallerName(absl::string_view name) {
   if (name.empty() || name.size() > 64) return false;
   for (char c : name) {
-    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '_' &&
-        c != '-') {
+    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '.' &&
+        c != '_' && c != '-') {
       return false;
     }
   }
@@ -37,9 +37,12 @@ bool IsHexDigest(absl::string_view hex) {
 
 }  // namespace
 
-absl::StatusOr<std::vector<TokenAuth::Entry>> TokenAuth::Read(const std::string& path) {
+absl::StatusOr<std::vector<TokenAuth::Entry>> TokenAuth::Read(
+    const std::string& path) {
   std::ifstream in(path);
-  if (!in) return absl::NotFoundError(absl::StrCat("cannot read auth tokens file ", path));
+  if (!in)
+    return absl::NotFoundError(
+        absl::StrCat("cannot read auth tokens file ", path));
   std::vector<Entry> entries;
   std::string line;
   for (int number = 1; std::getline(in, line); ++number) {
@@ -48,11 +51,13 @@ absl::StatusOr<std::vector<TokenAuth::Entry>> TokenAuth::Read(const std::string&
     const std::vector<absl::string_view> fields =
         absl::StrSplit(text, absl::ByAnyChar(" \t"), absl::SkipEmpty());
     // Never echo the line: it might hold a token pasted by mistake.
-    if (fields.size() != 2 || !IsCallerName(fields[0]) || !IsHexDigest(fields[1])) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          path, ":", number,
-          ": expected '<caller> <sha256 of the token in hex>' (caller: letters, digits, "
-          "'.', '_', '-')"));
+    if (fields.size() != 2 || !IsCallerName(fields[0]) ||
+        !IsHexDigest(fields[1])) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ":", number,
+                       ": expected '<caller> <sha256 of the token in hex>' "
+                       "(caller: letters, digits, "
+                       "'.', '_', '-')"));
     }
     Entry entry;
     entry.caller = std::string(fields[0]);
@@ -61,12 +66,14 @@ absl::StatusOr<std::vector<TokenAuth::Entry>> TokenAuth::Read(const std::string&
     entries.push_back(std::move(entry));
   }
   if (entries.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat(path, ": no callers; every call would fail"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": no callers; every call would fail"));
   }
   return entries;
 }
 
-absl::StatusOr<std::unique_ptr<TokenAuth>> TokenAuth::Load(const std::string& path) {
+absl::StatusOr<std::unique_ptr<TokenAuth>> TokenAuth::Load(
+    const std::string& path) {
   std::unique_ptr<TokenAuth> auth(new TokenAuth(path));
   absl::StatusOr<int> loaded = auth->Reload();
   if (!loaded.ok()) return loaded.status();
@@ -88,7 +95,8 @@ absl::StatusOr<std::string> TokenAuth::Authenticate(
   const auto header = metadata.find("authorization");
   if (header == metadata.end()) {
     return absl::UnauthenticatedError(
-        "this server requires a bearer token: send 'authorization: Bearer <token>'");
+        "this server requires a bearer token: send 'authorization: Bearer "
+        "<token>'");
   }
   absl::string_view value(header->second.data(), header->second.size());
   // The scheme is case-insensitive (RFC 6750).
@@ -99,7 +107,8 @@ absl::StatusOr<std::string> TokenAuth::Authenticate(
         "the authorization metadata is not 'Bearer <token>'");
   }
   Digest digest;
-  SHA256(reinterpret_cast<const unsigned char*>(value.data()), value.size(), digest.data());
+  SHA256(reinterpret_cast<const unsigned char*>(value.data()), value.size(),
+         digest.data());
   std::shared_ptr<const std::vector<Entry>> entries;
   {
     absl::MutexLock lock(&mu_);
@@ -108,9 +117,11 @@ absl::StatusOr<std::string> TokenAuth::Authenticate(
   // Every entry is compared, so the time taken does not say which matched.
   const Entry* match = nullptr;
   for (const Entry& entry : *entries) {
-    if (CRYPTO_memcmp(entry.digest.data(), digest.data(), digest.size()) == 0) match = &entry;
+    if (CRYPTO_memcmp(entry.digest.data(), digest.data(), digest.size()) == 0)
+      match = &entry;
   }
-  if (match == nullptr) return absl::UnauthenticatedError("unknown bearer token");
+  if (match == nullptr)
+    return absl::UnauthenticatedError("unknown bearer token");
   return match->caller;
 }
 

@@ -31,7 +31,8 @@ class TokenAuth {
  public:
   // InvalidArgument naming the file and line for a malformed file; NotFound
   // when it cannot be read.
-  static absl::StatusOr<std::unique_ptr<TokenAuth>> Load(const std::string& path);
+  static absl::StatusOr<std::unique_ptr<TokenAuth>> Load(
+      const std::string& path);
 
   // Reads the file again. On error the current table stays in force.
   // Returns the number of callers now known.

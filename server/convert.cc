@@ -3,8 +3,8 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
-#include "grpcpp/support/proto_buffer_reader.h"
 #include "grpcpp/impl/codegen/proto_utils.h"
+#include "grpcpp/support/proto_buffer_reader.h"
 
 namespace lantern::server {
 
@@ -38,9 +38,12 @@ grpc::ByteBuffer SerializeFrame(const google::protobuf::Message& message) {
   return frame;
 }
 
-absl::Status CheckRequiredFields(bool has_message, const v1::ChatMessage& message) {
-  if (!has_message) return absl::InvalidArgumentError("request.message is required");
-  if (!message.has_text()) return absl::InvalidArgumentError("message.text is required");
+absl::Status CheckRequiredFields(bool has_message,
+                                 const v1::ChatMessage& message) {
+  if (!has_message)
+    return absl::InvalidArgumentError("request.message is required");
+  if (!message.has_text())
+    return absl::InvalidArgumentError("message.text is required");
   return absl::OkStatus();
 }
 
@@ -55,12 +58,18 @@ core::Message ToCoreMessage(const v1::ChatMessage& message) {
 
 v1::CrisisLevel ToProtoLevel(core::Level level) {
   switch (level) {
-    case core::Level::kNone: return v1::CRISIS_LEVEL_NONE;
-    case core::Level::kLow: return v1::CRISIS_LEVEL_LOW;
-    case core::Level::kMedium: return v1::CRISIS_LEVEL_MEDIUM;
-    case core::Level::kHigh: return v1::CRISIS_LEVEL_HIGH;
-    case core::Level::kCritical: return v1::CRISIS_LEVEL_CRITICAL;
-    case core::Level::kUnspecified: break;
+    case core::Level::kNone:
+      return v1::CRISIS_LEVEL_NONE;
+    case core::Level::kLow:
+      return v1::CRISIS_LEVEL_LOW;
+    case core::Level::kMedium:
+      return v1::CRISIS_LEVEL_MEDIUM;
+    case core::Level::kHigh:
+      return v1::CRISIS_LEVEL_HIGH;
+    case core::Level::kCritical:
+      return v1::CRISIS_LEVEL_CRITICAL;
+    case core::Level::kUnspecified:
+      break;
   }
   return v1::CRISIS_LEVEL_UNSPECIFIED;
 }
@@ -101,7 +110,8 @@ void ToProto(const core::Analysis& analysis, v1::Analysis* out) {
 
 absl::Time DeadlineFromChrono(std::chrono::system_clock::time_point deadline) {
   // Anything more than ten years out is gRPC's "infinite".
-  const auto horizon = std::chrono::system_clock::now() + std::chrono::hours(24 * 3650);
+  const auto horizon =
+      std::chrono::system_clock::now() + std::chrono::hours(24 * 3650);
   if (deadline > horizon) return absl::InfiniteFuture();
   return absl::FromChrono(deadline);
 }

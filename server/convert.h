@@ -31,7 +31,8 @@ absl::Status ParseFrame(const grpc::ByteBuffer& frame, absl::string_view what,
 grpc::ByteBuffer SerializeFrame(const google::protobuf::Message& message);
 
 // InvalidArgument when a request has no message, or its message no text.
-absl::Status CheckRequiredFields(bool has_message, const v1::ChatMessage& message);
+absl::Status CheckRequiredFields(bool has_message,
+                                 const v1::ChatMessage& message);
 
 core::Message ToCoreMessage(const v1::ChatMessage& message);
 

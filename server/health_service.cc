@@ -107,12 +107,14 @@ HealthService::HealthService(const std::vector<std::string>& services) {
 }
 
 void HealthService::SetServing(bool serving) {
-  Broadcast(serving ? HealthCheckResponse::SERVING : HealthCheckResponse::NOT_SERVING,
-            /*draining=*/false, /*last=*/false);
+  Broadcast(
+      serving ? HealthCheckResponse::SERVING : HealthCheckResponse::NOT_SERVING,
+      /*draining=*/false, /*last=*/false);
 }
 
 void HealthService::StartDraining() {
-  Broadcast(HealthCheckResponse::NOT_SERVING, /*draining=*/true, /*last=*/false);
+  Broadcast(HealthCheckResponse::NOT_SERVING, /*draining=*/true,
+            /*last=*/false);
 }
 
 void HealthService::Shutdown() {
@@ -128,7 +130,8 @@ void HealthService::Broadcast(ServingStatus status, bool draining, bool last) {
     shut_down_ = last;
     for (auto& [name, s] : statuses_) s = status;
     for (WatchReactor* watcher : watchers_) {
-      todo.emplace_back(watcher, watcher->Update(StatusLocked(watcher->name()), last));
+      todo.emplace_back(watcher,
+                        watcher->Update(StatusLocked(watcher->name()), last));
     }
   }
   for (auto& [watcher, actions] : todo) watcher->Run(actions);
@@ -137,7 +140,8 @@ void HealthService::Broadcast(ServingStatus status, bool draining, bool last) {
 HealthService::ServingStatus HealthService::StatusLocked(
     const std::string& service) const {
   auto it = statuses_.find(service);
-  return it == statuses_.end() ? HealthCheckResponse::SERVICE_UNKNOWN : it->second;
+  return it == statuses_.end() ? HealthCheckResponse::SERVICE_UNKNOWN
+                               : it->second;
 }
 
 void HealthService::Unregister(WatchReactor* watcher) {
@@ -155,7 +159,8 @@ grpc::ServerUnaryReactor* HealthService::Check(
     status = StatusLocked(request->service());
   }
   if (status == HealthCheckResponse::SERVICE_UNKNOWN) {
-    reactor->Finish(grpc::Status(grpc::StatusCode::NOT_FOUND, "service name unknown"));
+    reactor->Finish(
+        grpc::Status(grpc::StatusCode::NOT_FOUND, "service name unknown"));
   } else {
     response->set_status(status);
     reactor->Finish(grpc::Status::OK);
@@ -164,7 +169,8 @@ grpc::ServerUnaryReactor* HealthService::Check(
 }
 
 grpc::ServerWriteReactor<HealthCheckResponse>* HealthService::Watch(
-    grpc::CallbackServerContext* /*context*/, const HealthCheckRequest* request) {
+    grpc::CallbackServerContext* /*context*/,
+    const HealthCheckRequest* request) {
   auto* watcher = new WatchReactor(this, request->service());
   WatchReactor::Actions actions;
   {

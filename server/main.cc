@@ -17,14 +17,16 @@ int main(int argc, char** argv) {
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   auto parsed = server::ParseServerOptions(argc, argv);
   if (!parsed.ok()) {
-    std::fprintf(stderr, "lantern-server: %s\n", std::string(parsed.status().message()).c_str());
+    std::fprintf(stderr, "lantern-server: %s\n",
+                 std::string(parsed.status().message()).c_str());
     return 2;
   }
   if (parsed->exit_now) {
     std::fputs(parsed->message.c_str(), stdout);
     return 0;
   }
-  const core::LogLevel level = core::ParseLogLevel(parsed->options.log_level).value();
+  const core::LogLevel level =
+      core::ParseLogLevel(parsed->options.log_level).value();
   core::SetLogLevel(level);
   server::RouteGrpcLog(level);
   server::BlockSignals();

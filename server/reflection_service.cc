@@ -24,7 +24,8 @@ void NotFound(const std::string& what, ServerReflectionResponse* response) {
 
 // Answers each request before reading the next.
 class ReflectionService::Reactor final
-    : public grpc::ServerBidiReactor<ServerReflectionRequest, ServerReflectionResponse> {
+    : public grpc::ServerBidiReactor<ServerReflectionRequest,
+                                     ServerReflectionResponse> {
  public:
   explicit Reactor(const ReflectionService* service) : service_(service) {
     StartRead(&request_);
@@ -39,7 +40,8 @@ class ReflectionService::Reactor final
   }
   void OnWriteDone(bool ok) override {
     if (!ok) {
-      Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "could not write the answer"));
+      Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                          "could not write the answer"));
       return;
     }
     StartRead(&request_);
@@ -65,12 +67,14 @@ ReflectionService::ReflectionService(const std::vector<std::string>& services)
     const pb::FileDescriptor* file = todo.front();
     todo.pop_front();
     if (!files_.insert(file->name()).second) continue;
-    for (int i = 0; i < file->dependency_count(); ++i) todo.push_back(file->dependency(i));
+    for (int i = 0; i < file->dependency_count(); ++i)
+      todo.push_back(file->dependency(i));
   }
 }
 
 grpc::ServerBidiReactor<ServerReflectionRequest, ServerReflectionResponse>*
-ReflectionService::ServerReflectionInfo(grpc::CallbackServerContext* /*context*/) {
+ReflectionService::ServerReflectionInfo(
+    grpc::CallbackServerContext* /*context*/) {
   return new Reactor(this);
 }
 
@@ -83,7 +87,8 @@ ServerReflectionResponse ReflectionService::Answer(
   switch (request.message_request_case()) {
     case ServerReflectionRequest::kListServices:
       for (const std::string& name : services_) {
-        response.mutable_list_services_response()->add_service()->set_name(name);
+        response.mutable_list_services_response()->add_service()->set_name(
+            name);
       }
       break;
     case ServerReflectionRequest::kFileByFilename:
@@ -93,7 +98,8 @@ ServerReflectionResponse ReflectionService::Answer(
       const pb::FileDescriptor* file =
           pool->FindFileContainingSymbol(request.file_containing_symbol());
       if (file == nullptr) {
-        NotFound(absl::StrCat("symbol ", request.file_containing_symbol()), &response);
+        NotFound(absl::StrCat("symbol ", request.file_containing_symbol()),
+                 &response);
       } else {
         DescribeFile(file->name(), &response);
       }
@@ -121,9 +127,10 @@ void ReflectionService::DescribeFile(const std::string& name,
     if (file == nullptr || !sent.insert(file->name()).second) continue;
     pb::FileDescriptorProto proto;
     file->CopyTo(&proto);
-    proto.SerializeToString(
-        response->mutable_file_descriptor_response()->add_file_descriptor_proto());
-    for (int i = 0; i < file->dependency_count(); ++i) todo.push_back(file->dependency(i));
+    proto.SerializeToString(response->mutable_file_descriptor_response()
+                                ->add_file_descriptor_proto());
+    for (int i = 0; i < file->dependency_count(); ++i)
+      todo.push_back(file->dependency(i));
   }
 }
 

@@ -37,8 +37,9 @@ class ReflectionService final
  private:
   class Reactor;
   // Fills `response` with `file` and its imports; NOT_FOUND if not allowed.
-  void DescribeFile(const std::string& file,
-                    grpc::reflection::v1alpha::ServerReflectionResponse* response) const;
+  void DescribeFile(
+      const std::string& file,
+      grpc::reflection::v1alpha::ServerReflectionResponse* response) const;
 
   std::vector<std::string> services_;
   std::set<std::string> files_;  // allowed file names

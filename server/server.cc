@@ -1,12 +1,12 @@
 #include "server/server.h"
 
-#include <algorithm>
 #include <malloc.h>
 
+#include <algorithm>
 #include <csignal>
+#include <cstdint>
 #include <fstream>
 #include <iterator>
-#include <cstdint>
 #include <limits>
 
 #include "absl/strings/str_cat.h"
@@ -34,9 +34,11 @@ core::EngineOptions ToEngineOptions(const ServerOptions& o) {
   return e;
 }
 
-absl::StatusOr<std::string> ReadPem(const std::string& path, absl::string_view option) {
+absl::StatusOr<std::string> ReadPem(const std::string& path,
+                                    absl::string_view option) {
   std::ifstream in(path, std::ios::binary);
-  std::string pem(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>{});
+  std::string pem(std::istreambuf_iterator<char>(in),
+                  std::istreambuf_iterator<char>{});
   if (!in.is_open() || pem.empty()) {
     return absl::InvalidArgumentError(
         absl::StrCat(option, ": cannot read ", path, " (missing or empty)"));
@@ -50,8 +52,9 @@ int MaxReceiveBytes(const ServerOptions& options) {
   // Room for the longest allowed text (4 bytes per code point) plus the
   // other fields; larger requests are refused by gRPC with
   // RESOURCE_EXHAUSTED before they are parsed.
-  return static_cast<int>(std::min<int64_t>(
-      int64_t{options.max_message_chars} * 4 + 64 * 1024, std::numeric_limits<int>::max()));
+  return static_cast<int>(
+      std::min<int64_t>(int64_t{options.max_message_chars} * 4 + 64 * 1024,
+                        std::numeric_limits<int>::max()));
 }
 
 absl::StatusOr<std::unique_ptr<Server>> Server::Create(
@@ -68,25 +71,29 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(
     core::LogInfo(absl::StrCat("BLAS: ", blas.library));
   }
   core::LogInfo(absl::StrFormat(
-      "batching: up to %d messages per forward pass, waiting up to %d us; %d torch "
+      "batching: up to %d messages per forward pass, waiting up to %d us; %d "
+      "torch "
       "intra-op threads per pass",
       options.max_batch, options.batch_delay_us, options.torch_threads));
   std::unique_ptr<TokenAuth> auth;
   if (!options.auth_tokens.empty()) {
     LANTERN_ASSIGN_OR_RETURN(auth, TokenAuth::Load(options.auth_tokens));
   }
-  std::unique_ptr<Server> server(new Server(options, std::move(engine), std::move(auth)));
+  std::unique_ptr<Server> server(
+      new Server(options, std::move(engine), std::move(auth)));
   server->state_.set_blas(blas);
   LANTERN_RETURN_IF_ERROR(server->Start());
   return server;
 }
 
-Server::Server(const ServerOptions& options, std::unique_ptr<core::Engine> engine,
+Server::Server(const ServerOptions& options,
+               std::unique_ptr<core::Engine> engine,
                std::unique_ptr<TokenAuth> auth)
     : options_(options),
       engine_(std::move(engine)),
       auth_(std::move(auth)),
-      state_(engine_.get(), options.stream_window, options.max_streams, options.max_queue),
+      state_(engine_.get(), options.stream_window, options.max_streams,
+             options.max_queue),
       service_(&state_, auth_.get()),
       health_({kServiceName}),
       reflection_({kServiceName, "grpc.health.v1.Health",
@@ -104,8 +111,10 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ServerCredentials(
   if (options.tls_cert.empty()) return grpc::InsecureServerCredentials();
   grpc::SslServerCredentialsOptions ssl;
   grpc::SslServerCredentialsOptions::PemKeyCertPair pair;
-  LANTERN_ASSIGN_OR_RETURN(pair.cert_chain, ReadPem(options.tls_cert, "--tls-cert"));
-  LANTERN_ASSIGN_OR_RETURN(pair.private_key, ReadPem(options.tls_key, "--tls-key"));
+  LANTERN_ASSIGN_OR_RETURN(pair.cert_chain,
+                           ReadPem(options.tls_cert, "--tls-cert"));
+  LANTERN_ASSIGN_OR_RETURN(pair.private_key,
+                           ReadPem(options.tls_key, "--tls-key"));
   ssl.pem_key_cert_pairs.push_back(std::move(pair));
   if (!options.tls_client_ca.empty()) {
     LANTERN_ASSIGN_OR_RETURN(ssl.pem_root_certs,
@@ -117,7 +126,8 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ServerCredentials(
 }
 
 absl::Status Server::ReloadAuthTokens() {
-  if (auth_ == nullptr) return absl::FailedPreconditionError("no --auth-tokens file");
+  if (auth_ == nullptr)
+    return absl::FailedPreconditionError("no --auth-tokens file");
   absl::StatusOr<int> callers = auth_->Reload();
   if (!callers.ok()) {
     core::LogError(absl::StrCat("auth tokens not reloaded, the old ones stay: ",
@@ -155,17 +165,19 @@ absl::Status Server::Start() {
                      " (address in use or not local?)"));
   }
   core::LogInfo(absl::StrFormat(
-      "listening on %s (port %d, %s%s); warming up models", options_.listen, port_,
-      options_.tls_cert.empty() ? "plaintext" : "TLS",
+      "listening on %s (port %d, %s%s); warming up models", options_.listen,
+      port_, options_.tls_cert.empty() ? "plaintext" : "TLS",
       options_.tls_client_ca.empty() ? "" : " with client certificates"));
-  if (auth_ != nullptr) core::LogInfo("Analyzer calls need a bearer token (--auth-tokens)");
+  if (auth_ != nullptr)
+    core::LogInfo("Analyzer calls need a bearer token (--auth-tokens)");
   warm_thread_ = std::thread([this] { Warm(); });
   // glibc keeps freed memory in its arenas: after a burst (oversized
   // requests, which gRPC buffers whole before refusing them; streams that
   // were cancelled) RSS stayed 100-250 MB higher for good. malloc_trim
   // returns the free pages of every arena.
   trim_thread_ = std::thread([this] {
-    while (!stop_trimming_.WaitForNotificationWithTimeout(kTrimInterval)) malloc_trim(0);
+    while (!stop_trimming_.WaitForNotificationWithTimeout(kTrimInterval))
+      malloc_trim(0);
   });
   return absl::OkStatus();
 }
@@ -175,8 +187,8 @@ void Server::Warm() {
   if (status.ok()) {
     state_.set_startup_time(absl::Now() - state_.started_at());
     health_.SetServing(true);
-    core::LogInfo(absl::StrFormat("SERVING on port %d, %d ms after start", port_,
-                                  state_.startup_time_us() / 1000));
+    core::LogInfo(absl::StrFormat("SERVING on port %d, %d ms after start",
+                                  port_, state_.startup_time_us() / 1000));
   } else {
     core::LogError(absl::StrCat("warm-up failed: ", status.ToString()));
   }
@@ -220,9 +232,10 @@ void Server::Shutdown() {
   state_.StartDraining();
   const bool was_serving = warm_done_.HasBeenNotified() && warm_status_.ok();
   if (was_serving && options_.shutdown_grace_ms > 0) {
-    core::LogInfo(absl::StrFormat(
-        "shutting down: health NOT_SERVING, new calls UNAVAILABLE; port closes in %d ms",
-        options_.shutdown_grace_ms));
+    core::LogInfo(
+        absl::StrFormat("shutting down: health NOT_SERVING, new calls "
+                        "UNAVAILABLE; port closes in %d ms",
+                        options_.shutdown_grace_ms));
     grace_cut_.WaitForNotificationWithTimeout(
         absl::Milliseconds(options_.shutdown_grace_ms));
   }
@@ -235,7 +248,8 @@ void Server::Shutdown() {
                       std::chrono::milliseconds(options_.drain_timeout_ms));
   }
   engine_->Shutdown();
-  core::LogInfo(absl::StrFormat("stopped: %d messages analysed", state_.served()));
+  core::LogInfo(
+      absl::StrFormat("stopped: %d messages analysed", state_.served()));
 }
 
 namespace {

@@ -52,12 +52,14 @@ absl::Status ServingState::RegisterStream(Drainable* stream) {
   absl::MutexLock lock(&mu_);
   if (draining_.load()) {
     return absl::UnavailableError(
-        "server is shutting down; every message it read was answered; reconnect to "
+        "server is shutting down; every message it read was answered; "
+        "reconnect to "
         "send more");
   }
   if (streams_.size() >= static_cast<size_t>(max_streams_)) {
-    return absl::ResourceExhaustedError(absl::StrCat(
-        "server has ", max_streams_, " streams open, its limit; retry with backoff"));
+    return absl::ResourceExhaustedError(
+        absl::StrCat("server has ", max_streams_,
+                     " streams open, its limit; retry with backoff"));
   }
   streams_.insert(stream);
   open_streams_.store(static_cast<int>(streams_.size()));

@@ -36,7 +36,8 @@ class Drainable {
 class ServingState {
  public:
   // `max_queue`: the engine's bound on messages in flight.
-  ServingState(core::Engine* engine, int stream_window, int max_streams, int max_queue)
+  ServingState(core::Engine* engine, int stream_window, int max_streams,
+               int max_queue)
       : engine_(engine),
         stream_window_(stream_window),
         max_streams_(max_streams),
@@ -77,7 +78,9 @@ class ServingState {
   void set_blas(core::BlasInfo blas) { blas_ = std::move(blas); }
   const core::BlasInfo& blas() const { return blas_; }
 
-  void set_startup_time(absl::Duration d) { startup_us_.store(absl::ToInt64Microseconds(d)); }
+  void set_startup_time(absl::Duration d) {
+    startup_us_.store(absl::ToInt64Microseconds(d));
+  }
   int64_t startup_time_us() const { return startup_us_.load(); }
 
  private:

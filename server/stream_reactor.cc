@@ -91,11 +91,13 @@ void StreamReactor::Handle(const grpc::ByteBuffer& frame, uint64_t sequence) {
   v1::StreamAnalyzeResponse response;
   response.set_message_id(EchoableId(request));
   response.set_sequence(sequence);
-  absl::Status status = CheckRequiredFields(request.has_message(), request.message());
+  absl::Status status =
+      CheckRequiredFields(request.has_message(), request.message());
   if (!status.ok()) {
     // Answered below.
   } else if (state_->draining()) {
-    status = absl::UnavailableError("server is shutting down; message not analysed");
+    status =
+        absl::UnavailableError("server is shutting down; message not analysed");
   } else {
     core::AnalysisRequest work;
     work.message = ToCoreMessage(request.message());
@@ -222,7 +224,8 @@ StreamReactor::Actions StreamReactor::NextLocked() {
 
 grpc::Status StreamReactor::FinalStatusLocked() const {
   if (cancelled_) {
-    return grpc::Status(grpc::StatusCode::CANCELLED, "stream cancelled by the client");
+    return grpc::Status(grpc::StatusCode::CANCELLED,
+                        "stream cancelled by the client");
   }
   if (write_failed_) {
     return grpc::Status(grpc::StatusCode::UNAVAILABLE,

@@ -315,8 +315,9 @@ int RunEngine(const RawOptions& o, const BenchSequence& sequence,
         "%s %.2f", m.name,
         m.batches == 0 ? 0.0 : static_cast<double>(m.inferences) / m.batches));
   }
-  result->notes.push_back(absl::StrCat("rows per forward pass, bench warm-up included: ",
-                                       absl::StrJoin(rows_per_batch, ", ")));
+  result->notes.push_back(
+      absl::StrCat("rows per forward pass, bench warm-up included: ",
+                   absl::StrJoin(rows_per_batch, ", ")));
   (*engine)->Shutdown();
   return 0;
 }
@@ -394,7 +395,8 @@ int RunDirect(const std::vector<DirectModel>& models,
       while (rows.size() < padded_rows) rows.push_back(rows.front());
       const absl::Time t1 = absl::Now();
       absl::StatusOr<std::vector<std::vector<float>>> logits =
-          handles[m]->Forward(rows, length, model.spec.spec.tokenizer().pad_id());
+          handles[m]->Forward(rows, length,
+                              model.spec.spec.tokenizer().pad_id());
       const absl::Time t2 = absl::Now();
       if (!logits.ok()) return static_cast<int>(logits.status().code());
       for (size_t i = 0; i < real_rows; ++i) {

@@ -32,7 +32,8 @@ TEST(BenchOptionsTest, PauseProbesDefaultToFiveAfter100Ms) {
 
 TEST(BenchOptionsTest, ReadsPauseProbesAndPause) {
   BenchOptions options;
-  ASSERT_TRUE(Apply({"--pause-probes", "3", "--pause-ms", "20"}, &options).ok());
+  ASSERT_TRUE(
+      Apply({"--pause-probes", "3", "--pause-ms", "20"}, &options).ok());
   EXPECT_EQ(options.pause_probes, 3);
   EXPECT_EQ(options.pause, absl::Milliseconds(20));
   ASSERT_TRUE(Apply({"--pause-probes", "0"}, &options).ok());
@@ -56,19 +57,24 @@ TEST(FormatBenchTest, ReportsTheMedianAfterAPause) {
   result.after_pause_us = 1800;
   result.pause_probes = 5;
   result.pause_ms = 100;
-  EXPECT_THAT(FormatBenchJson(result),
-              HasSubstr("\"first_us\":2100,\"connect_us\":null,\"after_pause_us\":1800,"
-                        "\"pause_probes\":5,\"pause_ms\":100,"));
-  EXPECT_THAT(FormatBenchTable(result),
-              HasSubstr("after pause 1800 µs (median of 5 calls, each after 100 ms idle)\n"));
+  EXPECT_THAT(
+      FormatBenchJson(result),
+      HasSubstr("\"first_us\":2100,\"connect_us\":null,\"after_pause_us\":1800,"
+                "\"pause_probes\":5,\"pause_ms\":100,"));
+  EXPECT_THAT(
+      FormatBenchTable(result),
+      HasSubstr(
+          "after pause 1800 µs (median of 5 calls, each after 100 ms idle)\n"));
 }
 
 TEST(FormatBenchTest, NoProbesMeansNullAndNoLine) {
   BenchResult result;
   result.label = "rpc unary closed-loop concurrency 1";
-  EXPECT_THAT(FormatBenchJson(result),
-              HasSubstr("\"after_pause_us\":null,\"pause_probes\":0,\"pause_ms\":0,"));
-  EXPECT_THAT(FormatBenchTable(result), ::testing::Not(HasSubstr("after pause")));
+  EXPECT_THAT(
+      FormatBenchJson(result),
+      HasSubstr("\"after_pause_us\":null,\"pause_probes\":0,\"pause_ms\":0,"));
+  EXPECT_THAT(FormatBenchTable(result),
+              ::testing::Not(HasSubstr("after pause")));
 }
 
 }  // namespace

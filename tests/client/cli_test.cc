@@ -15,22 +15,26 @@ using ::testing::HasSubstr;
 using ::testing::Not;
 
 TEST(ParseStreamLineTest, AcceptsRequestAndBareMessage) {
-  auto request = ParseStreamLine(R"({"message": {"id": "m1", "text": "hi", "channel_id": "c"}})");
+  auto request = ParseStreamLine(
+      R"({"message": {"id": "m1", "text": "hi", "channel_id": "c"}})");
   ASSERT_TRUE(request.ok()) << request.status();
   EXPECT_EQ(request->id(), "m1");
   EXPECT_EQ(request->text(), "hi");
   EXPECT_EQ(request->channel_id(), "c");
-  auto bare = ParseStreamLine(R"({"id": "m2", "text": "yo", "sentAt": "2026-01-02T03:04:05Z"})");
+  auto bare = ParseStreamLine(
+      R"({"id": "m2", "text": "yo", "sentAt": "2026-01-02T03:04:05Z"})");
   ASSERT_TRUE(bare.ok()) << bare.status();
   EXPECT_EQ(bare->id(), "m2");
   EXPECT_EQ(bare->sent_at().seconds(), 1767323045);
 }
 
 TEST(ParseStreamLineTest, RejectsBrokenJsonAndUnknownFieldsWithoutQuotingText) {
-  for (const char* line : {R"({"id": "m1", "text": "secret stuff")",
-                           R"({"id": "m1", "txet": "secret stuff"})", "[1, 2]"}) {
+  for (const char* line :
+       {R"({"id": "m1", "text": "secret stuff")",
+        R"({"id": "m1", "txet": "secret stuff"})", "[1, 2]"}) {
     auto parsed = ParseStreamLine(line);
-    EXPECT_EQ(parsed.status().code(), absl::StatusCode::kInvalidArgument) << line;
+    EXPECT_EQ(parsed.status().code(), absl::StatusCode::kInvalidArgument)
+        << line;
     EXPECT_THAT(parsed.status().message(), Not(HasSubstr("secret")));
   }
 }
@@ -65,8 +69,9 @@ TEST(ParseCommandLineTest, TlsAndTokenFilesAreRead) {
   std::ofstream(dir + "/ca.pem") << "CA PEM";
   std::ofstream(dir + "/token") << "  tok-123\n";
   const std::string ca = dir + "/ca.pem", token = dir + "/token";
-  const char* argv[] = {"lantern", "--tls-ca", ca.c_str(), "--token-file", token.c_str(),
-                        "--tls-server-name", "lantern.internal", "health"};
+  const char* argv[] = {"lantern",          "--tls-ca",    ca.c_str(),
+                        "--token-file",     token.c_str(), "--tls-server-name",
+                        "lantern.internal", "health"};
   auto parsed = ParseCommandLine(8, argv, "127.0.0.1:1");
   ASSERT_TRUE(parsed.ok()) << parsed.status();
   EXPECT_TRUE(parsed->client.tls.enabled);
@@ -84,13 +89,18 @@ TEST(ParseCommandLineTest, BadSecurityOptionsAreUsageErrors) {
     std::string expected;
   };
   const std::vector<Case> cases = {
-      {{"lantern", "--tls-ca", missing.c_str(), "health"}, "--tls-ca: cannot read"},
-      {{"lantern", "--tls-cert", missing.c_str(), "health"}, "--tls-cert and --tls-key go together"},
-      {{"lantern", "--token-file", two.c_str(), "health"}, "one token on one line"},
+      {{"lantern", "--tls-ca", missing.c_str(), "health"},
+       "--tls-ca: cannot read"},
+      {{"lantern", "--tls-cert", missing.c_str(), "health"},
+       "--tls-cert and --tls-key go together"},
+      {{"lantern", "--token-file", two.c_str(), "health"},
+       "one token on one line"},
   };
   for (const Case& c : cases) {
-    auto parsed = ParseCommandLine(static_cast<int>(c.args.size()), c.args.data(), "127.0.0.1:1");
-    EXPECT_EQ(parsed.status().code(), absl::StatusCode::kInvalidArgument) << c.expected;
+    auto parsed = ParseCommandLine(static_cast<int>(c.args.size()),
+                                   c.args.data(), "127.0.0.1:1");
+    EXPECT_EQ(parsed.status().code(), absl::StatusCode::kInvalidArgument)
+        << c.expected;
     EXPECT_THAT(parsed.status().message(), HasSubstr(c.expected));
     EXPECT_THAT(parsed.status().message(), Not(HasSubstr("two")));
   }

@@ -28,20 +28,23 @@ TEST(EvalTest, NoLabelAcceptsEveryLevel) {
 }
 
 TEST(EvalTest, ParsesLevelTagsAndExpectedOverride) {
-  auto c = ParseEvalLine(R"({"id": "t1", "text": "hi", "level": "Medium", "tags": ["a", "b"]})");
+  auto c = ParseEvalLine(
+      R"({"id": "t1", "text": "hi", "level": "Medium", "tags": ["a", "b"]})");
   ASSERT_TRUE(c.ok()) << c.status();
   EXPECT_EQ(c->id, "t1");
   EXPECT_EQ(c->labelled, kMedium);
   EXPECT_THAT(c->accepted, ElementsAre(kLow, kMedium, kHigh));
   EXPECT_THAT(c->tags, ElementsAre("a", "b"));
-  auto strict = ParseEvalLine(R"({"text": "x", "level": "high", "expected": ["critical"]})");
+  auto strict = ParseEvalLine(
+      R"({"text": "x", "level": "high", "expected": ["critical"]})");
   ASSERT_TRUE(strict.ok());
   EXPECT_THAT(strict->accepted, ElementsAre(kCritical));
 }
 
 TEST(EvalTest, BadLinesAreInvalidArgumentWithoutText) {
-  for (const char* line : {"{", R"({"level": "high"})", R"({"text": "secret", "level": "huge"})",
-                           R"({"text": "secret"})"}) {
+  for (const char* line :
+       {"{", R"({"level": "high"})", R"({"text": "secret", "level": "huge"})",
+        R"({"text": "secret"})"}) {
     auto c = ParseEvalLine(line);
     EXPECT_EQ(c.status().code(), absl::StatusCode::kInvalidArgument) << line;
     EXPECT_THAT(c.status().message(), Not(HasSubstr("secret")));
@@ -59,9 +62,13 @@ EvalCase Case(CrisisLevel level, std::vector<std::string> tags) {
 
 TEST(EvalTest, SummarizeCountsRecallFalseAlarmsAndFamilies) {
   const std::vector<EvalCase> cases = {
-      Case(kCritical, {"plan"}), Case(kHigh, {"plan"}), Case(kHigh, {"plan"}),
-      Case(kNone, {"gaming", "false_alarm"}), Case(kNone, {"gaming", "false_alarm"}),
-      Case(kNone, {"everyday"}), Case(kLow, {"everyday", "false_alarm"}),
+      Case(kCritical, {"plan"}),
+      Case(kHigh, {"plan"}),
+      Case(kHigh, {"plan"}),
+      Case(kNone, {"gaming", "false_alarm"}),
+      Case(kNone, {"gaming", "false_alarm"}),
+      Case(kNone, {"everyday"}),
+      Case(kLow, {"everyday", "false_alarm"}),
   };
   const std::vector<CrisisLevel> predicted = {kCritical, kMedium, kHigh, kNone,
                                               kMedium,   kNone,   kError};
@@ -93,11 +100,14 @@ TEST(EvalTest, SummarizeCountsRecallFalseAlarmsAndFamilies) {
 
 TEST(EvalTest, SummarizeCountsMediumAndLanguages) {
   const std::vector<EvalCase> cases = {
-      Case(kMedium, {"depression"}), Case(kMedium, {"panic"}),
-      Case(kMedium, {"depression", "lang_es"}), Case(kHigh, {"ideation", "lang_es"}),
+      Case(kMedium, {"depression"}),
+      Case(kMedium, {"panic"}),
+      Case(kMedium, {"depression", "lang_es"}),
+      Case(kHigh, {"ideation", "lang_es"}),
       Case(kNone, {"everyday", "lang_de"}),
   };
-  const EvalReport r = Summarize(cases, {kHigh, kLow, kCritical, kHigh, kMedium});
+  const EvalReport r =
+      Summarize(cases, {kHigh, kLow, kCritical, kHigh, kMedium});
   // Medium rated medium or high: only the first (critical is too much).
   EXPECT_EQ(r.medium_labelled, 3);
   EXPECT_EQ(r.medium_flagged, 1);
@@ -115,7 +125,8 @@ TEST(EvalTest, SummarizeCountsMediumAndLanguages) {
 }
 
 TEST(EvalTest, PerfectRunMeetsEveryTarget) {
-  const std::vector<EvalCase> cases = {Case(kCritical, {"plan"}), Case(kNone, {"gaming", "false_alarm"})};
+  const std::vector<EvalCase> cases = {Case(kCritical, {"plan"}),
+                                       Case(kNone, {"gaming", "false_alarm"})};
   const EvalReport r = Summarize(cases, {kHigh, kLow});
   EXPECT_TRUE(r.high_recall_met);
   EXPECT_TRUE(r.none_alarm_met);

@@ -29,7 +29,8 @@ CueMatcher Matcher() {
 TEST(CueMatcherTest, FindsPhrasesWithCodePointSpans) {
   // "I have the pills and I'm doing it tonight"
   //  0123456789012345678901234567890123456789
-  const auto factors = Matcher().Match("I have the pills and I'm doing it tonight");
+  const auto factors =
+      Matcher().Match("I have the pills and I'm doing it tonight");
   ASSERT_EQ(factors.size(), 2u);
   EXPECT_EQ(factors[0].description, "mentions a specific time");
   EXPECT_EQ(factors[0].source, "cues");
@@ -51,7 +52,8 @@ TEST(CueMatcherTest, MatchesWholeWordsOnly) {
 }
 
 TEST(CueMatcherTest, SpaceMatchesAnyWhitespaceAndApostrophesFold) {
-  const auto factors = Matcher().Match("voy a hacerlo esta \t noche, I can\xE2\x80\x99t take it");
+  const auto factors = Matcher().Match(
+      "voy a hacerlo esta \t noche, I can\xE2\x80\x99t take it");
   ASSERT_EQ(factors.size(), 2u);
   EXPECT_EQ(factors[0].spans, (std::vector<TextSpan>{{14, 26}}));
   EXPECT_EQ(factors[1].spans, (std::vector<TextSpan>{{30, 40}}));
@@ -80,17 +82,20 @@ TEST(CueMatcherTest, SpansInsideLongerMatchesAreDropped) {
 TEST(CueMatcherTest, BadCueSetsAreInvalidArgument) {
   config::v1::CueSet no_factor;
   no_factor.add_cues()->add_phrases("x");
-  EXPECT_EQ(CueMatcher::Create(no_factor).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(CueMatcher::Create(no_factor).status().code(),
+            absl::StatusCode::kInvalidArgument);
   config::v1::CueSet empty_phrase;
   auto* cue = empty_phrase.add_cues();
   cue->set_factor("f");
   cue->add_phrases("   ");
-  EXPECT_THAT(CueMatcher::Create(empty_phrase).status().message(), HasSubstr("empty phrase"));
+  EXPECT_THAT(CueMatcher::Create(empty_phrase).status().message(),
+              HasSubstr("empty phrase"));
 }
 
 TEST(CueMatcherTest, LoadsJsonFile) {
   const std::string path = ::testing::TempDir() + "/cues.json";
-  std::ofstream(path) << R"({"cues": [{"factor": "says goodbye", "phrases": ["goodbye everyone"]}]})";
+  std::ofstream(path)
+      << R"({"cues": [{"factor": "says goodbye", "phrases": ["goodbye everyone"]}]})";
   auto matcher = CueMatcher::Load(path);
   ASSERT_TRUE(matcher.ok()) << matcher.status();
   EXPECT_EQ(matcher->num_phrases(), 1u);

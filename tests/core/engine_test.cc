@@ -49,17 +49,22 @@ class EngineTest : public ::testing::TestWithParam<int> {
     // sev is sure of "high" (risk 0.75); dis is sure of "danger" (risk 1).
     sev_->logits = {0, 0, 0, 20, 0};
     dis_->logits = {0, 20};
-    dir_ = WriteModelDir(
-        {{"sev",
-          {{"none", 0}, {"low", 0.25f}, {"medium", 0.5f}, {"high", 0.75f}, {"critical", 1}},
-          3.0f, 32},
-         {"dis", {{"calm", 0}, {"danger", 1}}, 1.0f, 8, 1}});
+    dir_ = WriteModelDir({{"sev",
+                           {{"none", 0},
+                            {"low", 0.25f},
+                            {"medium", 0.5f},
+                            {"high", 0.75f},
+                            {"critical", 1}},
+                           3.0f,
+                           32},
+                          {"dis", {{"calm", 0}, {"danger", 1}}, 1.0f, 8, 1}});
   }
 
   std::unique_ptr<Engine> MakeEngine(EngineOptions options = {}) {
     options.model_dir = dir_;
     options.worker_threads = GetParam();
-    auto engine = Engine::Create(options, FakeDeps(dir_, {{"sev", sev_}, {"dis", dis_}}));
+    auto engine =
+        Engine::Create(options, FakeDeps(dir_, {{"sev", sev_}, {"dis", dis_}}));
     EXPECT_TRUE(engine.ok()) << engine.status();
     return *std::move(engine);
   }
@@ -77,7 +82,8 @@ class EngineTest : public ::testing::TestWithParam<int> {
 TEST_P(EngineTest, SubmitBeforeWarmUpIsUnavailable) {
   auto engine = MakeEngine();
   Result result;
-  const absl::Status status = engine->Submit(Request("hello"), result.Callback());
+  const absl::Status status =
+      engine->Submit(Request("hello"), result.Callback());
   EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable);
   EXPECT_THAT(status.message(), HasSubstr("warming up"));
   EXPECT_FALSE(engine->ready());
@@ -93,7 +99,8 @@ TEST_P(EngineTest, WarmUpRunsEveryHandleAtEveryBucket) {
   // dis: spec asks for 1 handle; max_tokens 8 gives one length bucket.
   EXPECT_EQ(dis_->instances.load(), 1);
   EXPECT_EQ(dis_->forward_calls.load(), 4 * 3 + 1);
-  EXPECT_THAT(dis_->batch_sizes, ElementsAre(1, 1, 1, 2, 2, 2, 4, 4, 4, 8, 8, 8, 1));
+  EXPECT_THAT(dis_->batch_sizes,
+              ElementsAre(1, 1, 1, 2, 2, 2, 4, 4, 4, 8, 8, 8, 1));
   const EngineStats stats = engine->Stats();
   ASSERT_EQ(stats.models.size(), 2u);
   EXPECT_EQ(stats.models[0].name, "sev");
@@ -115,7 +122,10 @@ TEST_P(EngineTest, HandlesOptionOverridesSpecs) {
 TEST_P(EngineTest, AnalysesWithEveryModelAndCombinesScores) {
   auto engine = MakeWarmEngine();
   Result result;
-  ASSERT_TRUE(engine->Submit(Request("i can't do this anymore", "abc"), result.Callback()).ok());
+  ASSERT_TRUE(
+      engine
+          ->Submit(Request("i can't do this anymore", "abc"), result.Callback())
+          .ok());
   const auto& analysis = result.Wait();
   ASSERT_TRUE(analysis.ok()) << analysis.status();
   EXPECT_EQ(analysis->message_id, "abc");
@@ -139,13 +149,15 @@ TEST_P(EngineTest, InputsArePaddedToTheSmallestFittingBucket) {
   auto engine = MakeWarmEngine();
   const int warm_calls = sev_->forward_calls.load();
   Result short_text, long_text;
-  ASSERT_TRUE(engine->Submit(Request("one two three"), short_text.Callback()).ok());
+  ASSERT_TRUE(
+      engine->Submit(Request("one two three"), short_text.Callback()).ok());
   short_text.Wait();
   std::string many;
   for (int i = 0; i < 12; ++i) many += "word ";
   ASSERT_TRUE(engine->Submit(Request(many), long_text.Callback()).ok());
   long_text.Wait();
-  std::vector<int64_t> served(sev_->lengths.begin() + warm_calls, sev_->lengths.end());
+  std::vector<int64_t> served(sev_->lengths.begin() + warm_calls,
+                              sev_->lengths.end());
   EXPECT_THAT(served, ElementsAre(8, 16));
 }
 
@@ -208,7 +220,8 @@ TEST_P(EngineTest, BadMessagesAreInvalidArgumentWithoutEchoingText) {
   };
   for (const Case& c : cases) {
     Result result;
-    const absl::Status status = engine->Submit(Request(c.text, c.id), result.Callback());
+    const absl::Status status =
+        engine->Submit(Request(c.text, c.id), result.Callback());
     EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << c.expected;
     EXPECT_THAT(status.message(), HasSubstr(c.expected));
     EXPECT_THAT(status.message(), Not(HasSubstr("secret")));
@@ -245,7 +258,8 @@ TEST_P(EngineTest, FailingModelIsSkippedAndVerdictIsDegraded) {
   EXPECT_TRUE(analysis->verdict.degraded);
   EXPECT_EQ(analysis->verdict.signals.size(), 1u);
   EXPECT_NEAR(analysis->verdict.score, 0.75f, 1e-3);
-  EXPECT_EQ(analysis->verdict.factors.back().description, "dis model skipped (INTERNAL)");
+  EXPECT_EQ(analysis->verdict.factors.back().description,
+            "dis model skipped (INTERNAL)");
   EXPECT_EQ(engine->Stats().models[1].failures, 1u);
 }
 
@@ -273,9 +287,10 @@ TEST_P(EngineTest, ManyConcurrentSubmissionsAreAllAnswered) {
   constexpr int kMessages = 200;
   std::vector<Result> results(kMessages);
   for (int i = 0; i < kMessages; ++i) {
-    ASSERT_TRUE(engine->Submit(Request("message number " + std::to_string(i),
-                                       std::to_string(i)),
-                               results[i].Callback())
+    ASSERT_TRUE(engine
+                    ->Submit(Request("message number " + std::to_string(i),
+                                     std::to_string(i)),
+                             results[i].Callback())
                     .ok());
   }
   for (int i = 0; i < kMessages; ++i) {
@@ -283,10 +298,12 @@ TEST_P(EngineTest, ManyConcurrentSubmissionsAreAllAnswered) {
     ASSERT_TRUE(r.ok());
     EXPECT_EQ(r->message_id, std::to_string(i));
   }
-  EXPECT_EQ(engine->Stats().models[0].inferences, static_cast<uint64_t>(kMessages));
+  EXPECT_EQ(engine->Stats().models[0].inferences,
+            static_cast<uint64_t>(kMessages));
   EXPECT_LE(sev_->max_concurrent.load(), GetParam());
   // Rows are counted per message, forward passes per batch.
-  EXPECT_LE(engine->Stats().models[0].batches, static_cast<uint64_t>(kMessages));
+  EXPECT_LE(engine->Stats().models[0].batches,
+            static_cast<uint64_t>(kMessages));
 }
 
 TEST_P(EngineTest, QueuedMessagesAreBatchedAndAnsweredOneEach) {
@@ -302,7 +319,9 @@ TEST_P(EngineTest, QueuedMessagesAreBatchedAndAnsweredOneEach) {
   auto submit = [&](int i) {
     std::string text;  // i + 1 words, so each message has its own length.
     for (int w = 0; w <= i; ++w) text += "w ";
-    ASSERT_TRUE(engine->Submit(Request(text, std::to_string(i)), results[i].Callback()).ok());
+    ASSERT_TRUE(
+        engine->Submit(Request(text, std::to_string(i)), results[i].Callback())
+            .ok());
   };
   // Message 0 takes the only handle and waits at the gate (on this other
   // thread when the model runs inline); the other four queue up behind it.
@@ -318,21 +337,27 @@ TEST_P(EngineTest, QueuedMessagesAreBatchedAndAnsweredOneEach) {
   }
   sev_->gate = nullptr;
   // [message 0] alone, then the four queued ones as one batch.
-  const std::vector<int> served(sev_->batch_sizes.begin() + warm_calls, sev_->batch_sizes.end());
+  const std::vector<int> served(sev_->batch_sizes.begin() + warm_calls,
+                                sev_->batch_sizes.end());
   EXPECT_THAT(served, ElementsAre(1, 4));
-  EXPECT_EQ(engine->Stats().models[0].inferences, static_cast<uint64_t>(kMessages));
+  EXPECT_EQ(engine->Stats().models[0].inferences,
+            static_cast<uint64_t>(kMessages));
 }
 
 TEST_P(EngineTest, RepeatedTextIsAnsweredFromTheCacheOnTheCallingThread) {
   auto engine = MakeWarmEngine();
   Result first;
-  ASSERT_TRUE(engine->Submit(Request("good game everyone", "a"), first.Callback()).ok());
+  ASSERT_TRUE(
+      engine->Submit(Request("good game everyone", "a"), first.Callback())
+          .ok());
   ASSERT_TRUE(first.Wait().ok());
   const int calls = sev_->forward_calls.load();
   // Same text after normalisation (extra spaces): a hit, answered before
   // Submit returns, with this request's own id.
   Result second;
-  ASSERT_TRUE(engine->Submit(Request("  good   game everyone ", "b"), second.Callback()).ok());
+  ASSERT_TRUE(
+      engine->Submit(Request("  good   game everyone ", "b"), second.Callback())
+          .ok());
   ASSERT_TRUE(second.done.HasBeenNotified());
   ASSERT_TRUE(second.value.ok());
   EXPECT_EQ(second.value->message_id, "b");

@@ -41,8 +41,8 @@ config::v1::EnsembleConfig Config(
 
 // An ensemble of risk models "a" and "b" (and "ctx" when a modifier is set).
 Ensemble MakeEnsemble(config::v1::EnsembleConfig config = Config()) {
-  std::vector<config::v1::ModelSpec> specs = {Spec("a", {0, 1}), Spec("b", {0, 1}),
-                                              Spec("ctx", {0, 0})};
+  std::vector<config::v1::ModelSpec> specs = {
+      Spec("a", {0, 1}), Spec("b", {0, 1}), Spec("ctx", {0, 0})};
   auto e = Ensemble::Create(config, specs);
   EXPECT_TRUE(e.ok()) << e.status();
   return *std::move(e);
@@ -81,7 +81,8 @@ TEST(MakeSignalTest, SoftmaxWeightsRisksAndPicksTopLabel) {
 }
 
 TEST(MakeSignalTest, LargeLogitsDoNotOverflow) {
-  auto signal = MakeSignal(Spec("sev", {0.0f, 0.5f, 1.0f}), {1000.0f, 0.0f, -1000.0f});
+  auto signal =
+      MakeSignal(Spec("sev", {0.0f, 0.5f, 1.0f}), {1000.0f, 0.0f, -1000.0f});
   ASSERT_TRUE(signal.ok());
   EXPECT_EQ(signal->label, "l0");
   EXPECT_THAT(signal->score, FloatNear(0.0f, 1e-5));
@@ -128,7 +129,8 @@ TEST(EnsembleTest, CombinesWithWeightedMean) {
 
 TEST(EnsembleTest, AgreeingConfidentModelsGiveHighConfidence) {
   const Ensemble e = MakeEnsemble();
-  auto v = e.Combine({MakeTestSignal("a", 0.05f, 0.95f), MakeTestSignal("b", 0.1f, 0.9f)}, {});
+  auto v = e.Combine(
+      {MakeTestSignal("a", 0.05f, 0.95f), MakeTestSignal("b", 0.1f, 0.9f)}, {});
   ASSERT_TRUE(v.ok());
   EXPECT_EQ(v->level, Level::kNone);
   EXPECT_FALSE(v->requires_review);
@@ -157,9 +159,11 @@ TEST(EnsembleTest, SkippedModelMarksDegradedAndIsExplained) {
 }
 
 TEST(EnsembleTest, ConservativeMaxTakesTheMostConcernedModel) {
-  const Ensemble e = MakeEnsemble(Config(config::v1::COMBINE_MODE_CONSERVATIVE_MAX));
+  const Ensemble e =
+      MakeEnsemble(Config(config::v1::COMBINE_MODE_CONSERVATIVE_MAX));
   auto v = e.Combine({MakeTestSignal("a", 0.1f, 0.9f, 3.0f),
-                      MakeTestSignal("b", 0.65f, 0.7f, 1.0f)}, {});
+                      MakeTestSignal("b", 0.65f, 0.7f, 1.0f)},
+                     {});
   ASSERT_TRUE(v.ok());
   EXPECT_THAT(v->score, FloatNear(0.65f, 1e-5));
   EXPECT_EQ(v->level, Level::kHigh);
@@ -169,12 +173,14 @@ TEST(EnsembleTest, MajorityVotesByWeightAndTiesGoHigher) {
   const Ensemble e = MakeEnsemble(Config(config::v1::COMBINE_MODE_MAJORITY));
   // a (weight 1) votes high, b (weight 2) votes none: none wins.
   auto v = e.Combine({MakeTestSignal("a", 0.7f, 0.9f, 1.0f),
-                      MakeTestSignal("b", 0.1f, 0.9f, 2.0f)}, {});
+                      MakeTestSignal("b", 0.1f, 0.9f, 2.0f)},
+                     {});
   ASSERT_TRUE(v.ok());
   EXPECT_EQ(v->level, Level::kNone);
   EXPECT_THAT(v->score, FloatNear(0.3f, 1e-5));
   // Equal weights: the higher level wins the tie.
-  auto tie = e.Combine({MakeTestSignal("a", 0.7f, 0.9f), MakeTestSignal("b", 0.1f, 0.9f)}, {});
+  auto tie = e.Combine(
+      {MakeTestSignal("a", 0.7f, 0.9f), MakeTestSignal("b", 0.1f, 0.9f)}, {});
   ASSERT_TRUE(tie.ok());
   EXPECT_EQ(tie->level, Level::kHigh);
 }
@@ -195,16 +201,20 @@ TEST(EnsembleTest, ModifierLowersTheScoreAndSaysSo) {
   ASSERT_TRUE(v.ok());
   EXPECT_THAT(v->score, FloatNear(0.42f, 1e-5));
   EXPECT_EQ(v->level, Level::kMedium);
-  EXPECT_THAT(Descriptions(*v), ElementsAre("a model: x (90%)", "ctx model: l1 (80%); score lowered"));
+  EXPECT_THAT(
+      Descriptions(*v),
+      ElementsAre("a model: x (90%)", "ctx model: l1 (80%); score lowered"));
   // The modifier is not a risk model: it neither votes nor adds weight.
-  auto literal = e.Combine({MakeTestSignal("a", 0.7f, 0.9f), Context(0.1f)}, {});
+  auto literal =
+      e.Combine({MakeTestSignal("a", 0.7f, 0.9f), Context(0.1f)}, {});
   ASSERT_TRUE(literal.ok());
   EXPECT_THAT(literal->score, FloatNear(0.7f * 0.95f, 1e-5));
   EXPECT_THAT(Descriptions(*literal), ElementsAre("a model: x (90%)"));
 }
 
 TEST(EnsembleTest, BadModifiersAreInvalidArgument) {
-  std::vector<config::v1::ModelSpec> specs = {Spec("a", {0, 1}), Spec("ctx", {0, 0})};
+  std::vector<config::v1::ModelSpec> specs = {Spec("a", {0, 1}),
+                                              Spec("ctx", {0, 0})};
   auto unknown_model = WithContextModifier(0.5f);
   unknown_model.mutable_modifiers(0)->set_model("nope");
   EXPECT_EQ(Ensemble::Create(unknown_model, specs).status().code(),
@@ -215,7 +225,9 @@ TEST(EnsembleTest, BadModifiersAreInvalidArgument) {
               HasSubstr("'sarcasm' is not a label of model 'ctx'"));
   EXPECT_EQ(Ensemble::Create(WithContextModifier(1.5f), specs).status().code(),
             absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(Ensemble::Create(WithContextModifier(0.5f), {Spec("ctx", {0, 0})}).status().code(),
+  EXPECT_EQ(Ensemble::Create(WithContextModifier(0.5f), {Spec("ctx", {0, 0})})
+                .status()
+                .code(),
             absl::StatusCode::kInvalidArgument);
 }
 
@@ -223,8 +235,11 @@ TEST(EnsembleTest, BadModifiersAreInvalidArgument) {
 // valid protobuf JSON) passed the range check and made every score NaN,
 // which reads as level "none".
 TEST(EnsembleTest, NanStrengthIsInvalidArgument) {
-  std::vector<config::v1::ModelSpec> specs = {Spec("a", {0, 1}), Spec("ctx", {0, 0})};
-  EXPECT_EQ(Ensemble::Create(WithContextModifier(std::nanf("")), specs).status().code(),
+  std::vector<config::v1::ModelSpec> specs = {Spec("a", {0, 1}),
+                                              Spec("ctx", {0, 0})};
+  EXPECT_EQ(Ensemble::Create(WithContextModifier(std::nanf("")), specs)
+                .status()
+                .code(),
             absl::StatusCode::kInvalidArgument);
 }
 
@@ -236,7 +251,8 @@ Ensemble MakeGatedEnsemble(config::v1::CombineMode mode) {
   gate->set_model("lang");
   gate->set_label("l1");
   gate->add_models("enc");
-  auto e = Ensemble::Create(config, {Spec("a", {0, 1}), Spec("enc", {0, 1}), Spec("lang", {0, 0})});
+  auto e = Ensemble::Create(
+      config, {Spec("a", {0, 1}), Spec("enc", {0, 1}), Spec("lang", {0, 0})});
   EXPECT_TRUE(e.ok()) << e.status();
   return *std::move(e);
 }
@@ -245,38 +261,42 @@ Signal Lang(float p) { return MakeTestSignal("lang", 0.0f, p); }
 TEST(EnsembleTest, GateScalesTheWeightOfTheModelsItNames) {
   const Ensemble e = MakeGatedEnsemble(config::v1::COMBINE_MODE_WEIGHTED);
   // Trusted: (0.2 + 0.9) / 2 = 0.55 -> medium.
-  auto english = e.Combine({MakeTestSignal("a", 0.2f, 0.8f), MakeTestSignal("enc", 0.9f, 0.9f),
-                            Lang(1.0f)},
+  auto english = e.Combine({MakeTestSignal("a", 0.2f, 0.8f),
+                            MakeTestSignal("enc", 0.9f, 0.9f), Lang(1.0f)},
                            {});
   ASSERT_TRUE(english.ok());
   EXPECT_THAT(english->score, FloatNear(0.55f, 1e-5));
   EXPECT_EQ(english->level, Level::kMedium);
   // p(english) = 0.25: (0.2 + 0.25 x 0.9) / 1.25 = 0.34 -> low; enc is set
   // aside, so a alone decides the confidence and the factors.
-  auto other = e.Combine({MakeTestSignal("a", 0.2f, 0.8f), MakeTestSignal("enc", 0.9f, 0.9f),
-                          Lang(0.25f)},
+  auto other = e.Combine({MakeTestSignal("a", 0.2f, 0.8f),
+                          MakeTestSignal("enc", 0.9f, 0.9f), Lang(0.25f)},
                          {});
   ASSERT_TRUE(other.ok());
   EXPECT_THAT(other->score, FloatNear(0.34f, 1e-5));
   EXPECT_EQ(other->level, Level::kLow);
   EXPECT_THAT(other->confidence, FloatNear(0.8f, 1e-5));
-  EXPECT_THAT(Descriptions(*other), ElementsAre("a model: x (80%)", "enc model set aside (trust 25%)"));
+  EXPECT_THAT(
+      Descriptions(*other),
+      ElementsAre("a model: x (80%)", "enc model set aside (trust 25%)"));
   // A gate that could not run leaves the model fully trusted.
-  auto no_gate = e.Combine({MakeTestSignal("a", 0.2f, 0.8f), MakeTestSignal("enc", 0.9f, 0.9f)},
-                           {{"lang", "INTERNAL"}});
+  auto no_gate = e.Combine(
+      {MakeTestSignal("a", 0.2f, 0.8f), MakeTestSignal("enc", 0.9f, 0.9f)},
+      {{"lang", "INTERNAL"}});
   ASSERT_TRUE(no_gate.ok());
   EXPECT_THAT(no_gate->score, FloatNear(0.55f, 1e-5));
 }
 
 TEST(EnsembleTest, ConservativeMaxIgnoresDistrustedModels) {
-  const Ensemble e = MakeGatedEnsemble(config::v1::COMBINE_MODE_CONSERVATIVE_MAX);
-  auto other = e.Combine({MakeTestSignal("a", 0.3f, 0.8f), MakeTestSignal("enc", 0.9f, 0.9f),
-                          Lang(0.4f)},
+  const Ensemble e =
+      MakeGatedEnsemble(config::v1::COMBINE_MODE_CONSERVATIVE_MAX);
+  auto other = e.Combine({MakeTestSignal("a", 0.3f, 0.8f),
+                          MakeTestSignal("enc", 0.9f, 0.9f), Lang(0.4f)},
                          {});
   ASSERT_TRUE(other.ok());
   EXPECT_THAT(other->score, FloatNear(0.3f, 1e-5));
-  auto english = e.Combine({MakeTestSignal("a", 0.3f, 0.8f), MakeTestSignal("enc", 0.9f, 0.9f),
-                            Lang(0.6f)},
+  auto english = e.Combine({MakeTestSignal("a", 0.3f, 0.8f),
+                            MakeTestSignal("enc", 0.9f, 0.9f), Lang(0.6f)},
                            {});
   ASSERT_TRUE(english.ok());
   EXPECT_THAT(english->score, FloatNear(0.9f, 1e-5));
@@ -286,16 +306,16 @@ TEST(EnsembleTest, ConservativeMaxIgnoresDistrustedModels) {
 TEST(EnsembleTest, MajorityVotesWithTrustedWeight) {
   const Ensemble e = MakeGatedEnsemble(config::v1::COMBINE_MODE_MAJORITY);
   // a votes low with weight 1; enc votes critical with weight 0.3.
-  auto v = e.Combine({MakeTestSignal("a", 0.3f, 0.8f), MakeTestSignal("enc", 0.9f, 0.9f),
-                      Lang(0.3f)},
+  auto v = e.Combine({MakeTestSignal("a", 0.3f, 0.8f),
+                      MakeTestSignal("enc", 0.9f, 0.9f), Lang(0.3f)},
                      {});
   ASSERT_TRUE(v.ok());
   EXPECT_EQ(v->level, Level::kLow);
 }
 
 TEST(EnsembleTest, BadGatesAreInvalidArgument) {
-  std::vector<config::v1::ModelSpec> specs = {Spec("a", {0, 1}), Spec("enc", {0, 1}),
-                                              Spec("lang", {0, 0})};
+  std::vector<config::v1::ModelSpec> specs = {
+      Spec("a", {0, 1}), Spec("enc", {0, 1}), Spec("lang", {0, 0})};
   auto config = Config();
   auto* gate = config.add_gates();
   gate->set_model("lang");
@@ -305,14 +325,17 @@ TEST(EnsembleTest, BadGatesAreInvalidArgument) {
               HasSubstr("gate label 'english' is not a label of model 'lang'"));
   gate->set_label("l1");
   gate->add_models("lang");
-  EXPECT_THAT(Ensemble::Create(config, specs).status().message(),
-              HasSubstr("gate 'lang' applies to 'lang', which is not a risk model"));
+  EXPECT_THAT(
+      Ensemble::Create(config, specs).status().message(),
+      HasSubstr("gate 'lang' applies to 'lang', which is not a risk model"));
   gate->clear_models();
   gate->add_models("enc");
   gate->add_models("a");
-  EXPECT_EQ(Ensemble::Create(config, specs).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(Ensemble::Create(config, specs).status().code(),
+            absl::StatusCode::kInvalidArgument);
   gate->set_model("nope");
-  EXPECT_EQ(Ensemble::Create(config, specs).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(Ensemble::Create(config, specs).status().code(),
+            absl::StatusCode::kInvalidArgument);
   // A modifier cannot also be a gate.
   auto both = Config();
   auto* modifier = both.add_modifiers();
@@ -333,7 +356,9 @@ TEST(EnsembleTest, NoSignalsIsFailedPrecondition) {
             absl::StatusCode::kFailedPrecondition);
   // A modifier alone is not enough.
   const Ensemble with_modifier = MakeEnsemble(WithContextModifier(0.5f));
-  EXPECT_EQ(with_modifier.Combine({Context(0.9f)}, {{"a", "INTERNAL"}}).status().code(),
+  EXPECT_EQ(with_modifier.Combine({Context(0.9f)}, {{"a", "INTERNAL"}})
+                .status()
+                .code(),
             absl::StatusCode::kFailedPrecondition);
 }
 
@@ -341,7 +366,8 @@ TEST(EnsembleTest, LevelNamesAndActions) {
   EXPECT_EQ(LevelName(Level::kHigh), "high");
   EXPECT_EQ(LevelName(Level::kNone), "none");
   EXPECT_EQ(RecommendedAction(Level::kNone), "No action needed.");
-  EXPECT_THAT(std::string(RecommendedAction(Level::kMedium)), HasSubstr("check in"));
+  EXPECT_THAT(std::string(RecommendedAction(Level::kMedium)),
+              HasSubstr("check in"));
 }
 
 }  // namespace

@@ -22,7 +22,8 @@ TEST(LogLimiterTest, LetsOneLineThroughPerIntervalAndCountsTheRest) {
 
 TEST(ParseLogLevelTest, KnownNamesAndAnError) {
   EXPECT_EQ(ParseLogLevel("warning").value(), LogLevel::kWarning);
-  EXPECT_EQ(ParseLogLevel("loud").status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ParseLogLevel("loud").status().code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 }  // namespace

@@ -99,7 +99,8 @@ TEST_F(ModelBatcherTest, FailedWarmupIsReturnedAndWorkRefused) {
   ModelBatcher batcher("n", &pool_, model, {8, 16}, 0, BatchOptions{});
   std::atomic<int> calls{0};
   const absl::Status started = batcher.Start([&](ModelBackend&) {
-    return calls.fetch_add(1) == 0 ? absl::InternalError("bad weights") : absl::OkStatus();
+    return calls.fetch_add(1) == 0 ? absl::InternalError("bad weights")
+                                   : absl::OkStatus();
   });
   EXPECT_EQ(started.code(), absl::StatusCode::kInternal);
   EXPECT_EQ(started.message(), "bad weights");
@@ -130,7 +131,8 @@ TEST_F(ModelBatcherTest, IdleModelRunsInlineOnTheCallersThread) {
 TEST_F(ModelBatcherTest, BusyOrDelayedModelDoesNotRunInline) {
   {
     auto batcher = Make();
-    auto held = std::make_unique<ModelPool::Lease>(*pool_.Acquire(0, absl::InfiniteFuture()));
+    auto held = std::make_unique<ModelPool::Lease>(
+        *pool_.Acquire(0, absl::InfiniteFuture()));
     Answer a;
     ModelBatcher::Request request = Req(1, &a);
     EXPECT_FALSE(batcher->TryRunInline(request));
@@ -154,7 +156,8 @@ TEST_F(ModelBatcherTest, QueuedRequestsRunAsOnePaddedBatchWithAnswersInPlace) {
   Answer a, b, c, d;
   // The only handle is busy: the runner waits for it before taking a batch,
   // so everything queued meanwhile runs together.
-  auto held = std::make_unique<ModelPool::Lease>(*pool_.Acquire(0, absl::InfiniteFuture()));
+  auto held = std::make_unique<ModelPool::Lease>(
+      *pool_.Acquire(0, absl::InfiniteFuture()));
   ASSERT_TRUE(batcher->Enqueue(Req(9, &a)).ok());
   ASSERT_TRUE(batcher->Enqueue(Req(10, &b)).ok());
   ASSERT_TRUE(batcher->Enqueue(Req(12, &c)).ok());
@@ -180,7 +183,8 @@ TEST_F(ModelBatcherTest, QueuedRequestsRunAsOnePaddedBatchWithAnswersInPlace) {
 TEST_F(ModelBatcherTest, BatchesHoldOneLengthBucketOldestFirst) {
   auto batcher = Make();
   Answer a, b, c, d;
-  auto held = std::make_unique<ModelPool::Lease>(*pool_.Acquire(0, absl::InfiniteFuture()));
+  auto held = std::make_unique<ModelPool::Lease>(
+      *pool_.Acquire(0, absl::InfiniteFuture()));
   // Queued: 12 tokens (bucket 16), 2 (8), 3 (8), 14 (16).
   ASSERT_TRUE(batcher->Enqueue(Req(12, &a)).ok());
   ASSERT_TRUE(batcher->Enqueue(Req(2, &b)).ok());
@@ -202,7 +206,8 @@ TEST_F(ModelBatcherTest, CountsQueueWaitPerRequestAndComputeTimePerPass) {
   state_->forward_delay_ms = 20;
   auto batcher = Make();
   Answer a, b, c;
-  auto held = std::make_unique<ModelPool::Lease>(*pool_.Acquire(0, absl::InfiniteFuture()));
+  auto held = std::make_unique<ModelPool::Lease>(
+      *pool_.Acquire(0, absl::InfiniteFuture()));
   ASSERT_TRUE(batcher->Enqueue(Req(1, &a)).ok());
   ASSERT_TRUE(batcher->Enqueue(Req(1, &b)).ok());
   absl::SleepFor(absl::Milliseconds(30));
@@ -238,7 +243,8 @@ TEST_F(ModelBatcherTest, DelayWaitsForTheBatchToFill) {
 TEST_F(ModelBatcherTest, ExpiredAndCancelledRequestsAreDroppedNotRun) {
   auto batcher = Make();
   Answer a, late, cancelled;
-  auto held = std::make_unique<ModelPool::Lease>(*pool_.Acquire(0, absl::InfiniteFuture()));
+  auto held = std::make_unique<ModelPool::Lease>(
+      *pool_.Acquire(0, absl::InfiniteFuture()));
   ASSERT_TRUE(batcher->Enqueue(Req(1, &a)).ok());
   ModelBatcher::Request expired = Req(1, &late);
   expired.deadline = absl::Now() - absl::Seconds(1);
@@ -266,7 +272,8 @@ TEST_F(ModelBatcherTest, ShutdownRunsQueuedWorkThenRefuses) {
     EXPECT_TRUE(x.logits.ok());
   }
   Answer after;
-  EXPECT_EQ(batcher->Enqueue(Req(1, &after)).code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(batcher->Enqueue(Req(1, &after)).code(),
+            absl::StatusCode::kUnavailable);
   EXPECT_FALSE(after.done.HasBeenNotified());
 }
 

@@ -16,7 +16,8 @@ using ::lantern::testing::FakeModelState;
 std::vector<std::unique_ptr<ModelBackend>> Handles(
     int n, const std::shared_ptr<FakeModelState>& state) {
   std::vector<std::unique_ptr<ModelBackend>> handles;
-  for (int i = 0; i < n; ++i) handles.push_back(std::make_unique<FakeBackend>(state));
+  for (int i = 0; i < n; ++i)
+    handles.push_back(std::make_unique<FakeBackend>(state));
   return handles;
 }
 

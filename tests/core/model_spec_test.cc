@@ -11,8 +11,8 @@ namespace lantern::core {
 namespace {
 
 namespace fs = std::filesystem;
-using ::testing::HasSubstr;
 using ::lantern::testing::WriteModelDir;
+using ::testing::HasSubstr;
 
 std::string TwoModelDir() {
   return WriteModelDir({{"sev", {{"none", 0.0f}, {"high", 1.0f}}, 0.6f, 32, 2},
@@ -45,7 +45,8 @@ TEST(ModelSpecTest, MissingDirectoryIsNotFoundWithAHint) {
 TEST(ModelSpecTest, MissingSpecIsNotFound) {
   const std::string dir = TwoModelDir();
   fs::remove(fs::path(dir) / "dis" / "model.json");
-  EXPECT_EQ(LoadModelDirectory(dir).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(LoadModelDirectory(dir).status().code(),
+            absl::StatusCode::kNotFound);
 }
 
 void WriteSpec(const std::string& dir, const std::string& json) {
@@ -59,7 +60,8 @@ constexpr char kValidTail[] =
 TEST(ModelSpecTest, UnknownFieldIsInvalidArgument) {
   const std::string dir = TwoModelDir();
   WriteSpec(dir, std::string(R"({"name": "sev", "file": "m.pt", "wieght": 2,
-      "labels": [{"name": "a"}, {"name": "b", "risk": 1}], )") + kValidTail);
+      "labels": [{"name": "a"}, {"name": "b", "risk": 1}], )") +
+                     kValidTail);
   auto loaded = LoadModelDirectory(dir);
   EXPECT_EQ(loaded.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(loaded.status().message(), HasSubstr("sev/model.json"));
@@ -68,7 +70,8 @@ TEST(ModelSpecTest, UnknownFieldIsInvalidArgument) {
 TEST(ModelSpecTest, RiskOutsideUnitIntervalIsInvalidArgument) {
   const std::string dir = TwoModelDir();
   WriteSpec(dir, std::string(R"({"name": "sev", "file": "m.pt",
-      "labels": [{"name": "a"}, {"name": "b", "risk": 1.5}], )") + kValidTail);
+      "labels": [{"name": "a"}, {"name": "b", "risk": 1.5}], )") +
+                     kValidTail);
   auto loaded = LoadModelDirectory(dir);
   EXPECT_EQ(loaded.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(loaded.status().message(), HasSubstr("risk of label 'b'"));
@@ -86,22 +89,27 @@ TEST(ModelSpecTest, NonFiniteOrHugeNumbersAreInvalidArgument) {
   } cases[] = {
       {R"([{"name": "a", "risk": "NaN"}, {"name": "b", "risk": 1}])",
        R"("maxTokens": 8, "weight": 1)", "risk of label 'a'"},
-      {R"([{"name": "a"}, {"name": "b", "risk": 1}])", R"("maxTokens": 8, "weight": "NaN")",
+      {R"([{"name": "a"}, {"name": "b", "risk": 1}])",
+       R"("maxTokens": 8, "weight": "NaN")", "weight must be > 0 and at most"},
+      {R"([{"name": "a"}, {"name": "b", "risk": 1}])",
+       R"("maxTokens": 8, "weight": "Infinity")",
        "weight must be > 0 and at most"},
       {R"([{"name": "a"}, {"name": "b", "risk": 1}])",
-       R"("maxTokens": 8, "weight": "Infinity")", "weight must be > 0 and at most"},
-      {R"([{"name": "a"}, {"name": "b", "risk": 1}])", R"("maxTokens": 8, "weight": 1e30)",
-       "weight must be > 0 and at most"},
+       R"("maxTokens": 8, "weight": 1e30)", "weight must be > 0 and at most"},
       {R"([{"name": "a"}, {"name": "b", "risk": 1}])",
-       R"("maxTokens": 2147483647, "weight": 1)", "max_tokens must be within 1..65536"},
+       R"("maxTokens": 2147483647, "weight": 1)",
+       "max_tokens must be within 1..65536"},
   };
   for (const auto& c : cases) {
     const std::string dir = TwoModelDir();
-    WriteSpec(dir, std::string(R"({"name": "sev", "file": "m.pt", "labels": )") + c.labels +
-                       R"(, "tokenizer": {"type": "sentencepiece", "model": "t"}, )" + c.tail +
-                       "}");
+    WriteSpec(
+        dir, std::string(R"({"name": "sev", "file": "m.pt", "labels": )") +
+                 c.labels +
+                 R"(, "tokenizer": {"type": "sentencepiece", "model": "t"}, )" +
+                 c.tail + "}");
     auto loaded = LoadModelDirectory(dir);
-    EXPECT_EQ(loaded.status().code(), absl::StatusCode::kInvalidArgument) << c.tail;
+    EXPECT_EQ(loaded.status().code(), absl::StatusCode::kInvalidArgument)
+        << c.tail;
     EXPECT_THAT(loaded.status().message(), HasSubstr(c.error)) << c.tail;
   }
 }

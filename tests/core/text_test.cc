@@ -27,17 +27,17 @@ TEST(ValidateUtf8Test, RejectsBrokenSequencesWithOffsetAndNoText) {
 }
 
 TEST(ValidateUtf8Test, RejectsOverlongSurrogateAndTruncated) {
-  EXPECT_FALSE(ValidateUtf8("\xC0\xAF", "f").ok());          // overlong '/'
-  EXPECT_FALSE(ValidateUtf8("\xED\xA0\x80", "f").ok());      // surrogate
-  EXPECT_FALSE(ValidateUtf8("ok\xF0\x9F\x92", "f").ok());    // cut emoji
+  EXPECT_FALSE(ValidateUtf8("\xC0\xAF", "f").ok());        // overlong '/'
+  EXPECT_FALSE(ValidateUtf8("\xED\xA0\x80", "f").ok());    // surrogate
+  EXPECT_FALSE(ValidateUtf8("ok\xF0\x9F\x92", "f").ok());  // cut emoji
   EXPECT_FALSE(ValidateUtf8("\xFF", "f").ok());
 }
 
 TEST(CountCodePointsTest, CountsCharactersNotBytes) {
   EXPECT_EQ(CountCodePoints(""), 0u);
   EXPECT_EQ(CountCodePoints("abc"), 3u);
-  EXPECT_EQ(CountCodePoints("\xC3\xA9t\xC3\xA9"), 3u);       // été
-  EXPECT_EQ(CountCodePoints("\xF0\x9F\x92\x80!"), 2u);        // 💀!
+  EXPECT_EQ(CountCodePoints("\xC3\xA9t\xC3\xA9"), 3u);  // été
+  EXPECT_EQ(CountCodePoints("\xF0\x9F\x92\x80!"), 2u);  // 💀!
 }
 
 TEST(PrefixOfCodePointsTest, CutsBetweenCodePoints) {
@@ -75,7 +75,10 @@ TEST(NormalizeTextTest, CollapsesWhitespaceAndDropsInvisibles) {
   // Zero-width space and a BEL control character disappear.
   EXPECT_EQ(NormalizeText("no\xE2\x80\x8Bpe\x07!").value(), "nope!");
   // No-break and ideographic spaces become ordinary spaces.
-  EXPECT_EQ(NormalizeText("a\xC2\xA0\xE3\x80\x80" "b").value(), "a b");
+  EXPECT_EQ(NormalizeText("a\xC2\xA0\xE3\x80\x80"
+                          "b")
+                .value(),
+            "a b");
   // Case is kept: folding is the tokenizer's job.
   EXPECT_EQ(NormalizeText("HELP").value(), "HELP");
 }

@@ -22,8 +22,9 @@ namespace lantern::core {
 namespace {
 
 // Checks `tokenizer` against the samples the training scripts wrote for it.
-void ExpectSamplesMatch(const absl::StatusOr<std::unique_ptr<Tokenizer>>& tokenizer,
-                        const std::string& samples_file) {
+void ExpectSamplesMatch(
+    const absl::StatusOr<std::unique_ptr<Tokenizer>>& tokenizer,
+    const std::string& samples_file) {
   ASSERT_TRUE(tokenizer.ok()) << tokenizer.status();
   std::ifstream in(std::string(LANTERN_TEST_DATA_DIR) + "/" + samples_file);
   ASSERT_TRUE(in.good()) << samples_file;
@@ -31,7 +32,8 @@ void ExpectSamplesMatch(const absl::StatusOr<std::unique_ptr<Tokenizer>>& tokeni
   int samples = 0;
   while (std::getline(in, line)) {
     google::protobuf::Struct sample;
-    ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(line, &sample).ok());
+    ASSERT_TRUE(
+        google::protobuf::util::JsonStringToMessage(line, &sample).ok());
     const auto& fields = sample.fields();
     const std::string text = fields.at("text").string_value();
     auto normalized = NormalizeText(text);
@@ -53,12 +55,14 @@ void ExpectSamplesMatch(const absl::StatusOr<std::unique_ptr<Tokenizer>>& tokeni
 std::vector<std::string> LongHeldOutTexts() {
   std::vector<std::string> texts;
   for (const char* set : {"heldout.jsonl", "heldout2.jsonl"}) {
-    std::ifstream in(std::string(LANTERN_TEST_DATA_DIR) + "/../../data/heldout/" + set);
+    std::ifstream in(std::string(LANTERN_TEST_DATA_DIR) +
+                     "/../../data/heldout/" + set);
     EXPECT_TRUE(in.good()) << set;
     std::string line, text;
     while (std::getline(in, line)) {
       google::protobuf::Struct sample;
-      EXPECT_TRUE(google::protobuf::util::JsonStringToMessage(line, &sample).ok());
+      EXPECT_TRUE(
+          google::protobuf::util::JsonStringToMessage(line, &sample).ok());
       absl::StrAppend(&text, sample.fields().at("text").string_value(), " ");
       if (CountCodePoints(text) > 1200) {
         texts.push_back(NormalizeText(text).value());
@@ -86,7 +90,8 @@ TEST(TokenizerTest, InputLimitKeepsTheTokensModelsKeep) {
       std::vector<int64_t> whole = (*c.tokenizer)->Encode(text).value();
       std::vector<int64_t> cut =
           (*c.tokenizer)
-              ->Encode(PrefixOfCodePoints(text, c.max_tokens * kTokenizerCodePointsPerToken))
+              ->Encode(PrefixOfCodePoints(
+                  text, c.max_tokens * kTokenizerCodePointsPerToken))
               .value();
       ASSERT_GE(whole.size(), c.max_tokens);
       whole.resize(c.max_tokens);
@@ -98,7 +103,8 @@ TEST(TokenizerTest, InputLimitKeepsTheTokensModelsKeep) {
 
 TEST(TokenizerTest, MatchesTrainingScriptOnSamples) {
   ExpectSamplesMatch(
-      LoadSentencePieceTokenizer(std::string(LANTERN_TEST_MODEL_DIR) + "/tokenizer.model"),
+      LoadSentencePieceTokenizer(std::string(LANTERN_TEST_MODEL_DIR) +
+                                 "/tokenizer.model"),
       "tokenizer_samples.jsonl");
 }
 
@@ -106,7 +112,8 @@ TEST(TokenizerTest, MatchesTrainingScriptOnSamples) {
 // (scripts/use_lite.py --dump-samples) include the JavaScript reference
 // texts, so this also ties the C++ ids to the package's own runtime.
 TEST(TokenizerTest, EncoderTokenizerMatchesTrainingScriptOnSamples) {
-  ExpectSamplesMatch(LoadUseTokenizer(std::string(LANTERN_TEST_MODEL_DIR) + "/encoder/vocab.json"),
+  ExpectSamplesMatch(LoadUseTokenizer(std::string(LANTERN_TEST_MODEL_DIR) +
+                                      "/encoder/vocab.json"),
                      "encoder_tokenizer_samples.jsonl");
 }
 
@@ -115,14 +122,17 @@ TEST(TokenizerTest, EncoderTokenizerMatchesTrainingScriptOnSamples) {
 // this process call into it at once, and models are loaded and freed while
 // others encode; the ThreadSanitizer build (scripts/sanitize.sh) runs this.
 TEST(TokenizerTest, SentencePieceEncodesConcurrently) {
-  const std::string path = std::string(LANTERN_TEST_MODEL_DIR) + "/tokenizer.model";
+  const std::string path =
+      std::string(LANTERN_TEST_MODEL_DIR) + "/tokenizer.model";
   auto tokenizer = LoadSentencePieceTokenizer(path);
   ASSERT_TRUE(tokenizer.ok()) << tokenizer.status();
   const std::vector<std::string> texts = {
       "i can't sleep again", "everything is fine, thanks for asking",
-      "na\xC3\xAFve caf\xC3\xA9 \xE6\x88\x91\xE5\xA5\xBD", std::string(300, 'x')};
+      "na\xC3\xAFve caf\xC3\xA9 \xE6\x88\x91\xE5\xA5\xBD",
+      std::string(300, 'x')};
   std::vector<std::vector<int64_t>> expected;
-  for (const std::string& text : texts) expected.push_back((*tokenizer)->Encode(text).value());
+  for (const std::string& text : texts)
+    expected.push_back((*tokenizer)->Encode(text).value());
 
   constexpr int kThreads = 4;
   std::vector<int> mismatches(kThreads, 0);
@@ -133,18 +143,23 @@ TEST(TokenizerTest, SentencePieceEncodesConcurrently) {
       auto own = LoadSentencePieceTokenizer(path);
       for (int i = 0; i < 200; ++i) {
         const size_t k = static_cast<size_t>(i + t) % texts.size();
-        const Tokenizer& which = (i % 2 == 0 || !own.ok()) ? **tokenizer : **own;
-        if (which.Encode(texts[k]).value() != expected[k]) ++mismatches[static_cast<size_t>(t)];
+        const Tokenizer& which =
+            (i % 2 == 0 || !own.ok()) ? **tokenizer : **own;
+        if (which.Encode(texts[k]).value() != expected[k])
+          ++mismatches[static_cast<size_t>(t)];
         if (i == 100) own = absl::CancelledError("freed");
       }
     });
   }
   for (std::thread& thread : threads) thread.join();
-  for (int t = 0; t < kThreads; ++t) EXPECT_EQ(mismatches[static_cast<size_t>(t)], 0) << t;
+  for (int t = 0; t < kThreads; ++t)
+    EXPECT_EQ(mismatches[static_cast<size_t>(t)], 0) << t;
 }
 
 TEST(TokenizerTest, MissingModelIsNotFound) {
-  EXPECT_EQ(LoadSentencePieceTokenizer("/nonexistent/tokenizer.model").status().code(),
+  EXPECT_EQ(LoadSentencePieceTokenizer("/nonexistent/tokenizer.model")
+                .status()
+                .code(),
             absl::StatusCode::kNotFound);
 }
 

@@ -57,7 +57,8 @@ TEST(TorchBackendTest, GarbageFileIsInvalidArgument) {
   std::ofstream(path) << "not a torchscript archive";
   auto backend = LoadTorchScriptBackend(path);
   EXPECT_EQ(backend.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(backend.status().message(), HasSubstr("cannot load TorchScript model"));
+  EXPECT_THAT(backend.status().message(),
+              HasSubstr("cannot load TorchScript model"));
 }
 
 TEST(TorchBackendTest, WrongOutputShapeIsInternal) {

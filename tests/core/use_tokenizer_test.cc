@@ -22,7 +22,8 @@ std::string WriteVocab(const std::string& name, const std::string& json) {
 
 // Ids 0..5 are reserved; "b" is listed twice (id 11 wins); ":" and "▁:"
 // have null scores.
-constexpr char kVocab[] = R"([["\ufffd", 0], ["<s>", 0], ["</s>", 0], ["r3", 0], ["r4", 0],
+constexpr char kVocab[] =
+    R"([["\ufffd", 0], ["<s>", 0], ["</s>", 0], ["r3", 0], ["r4", 0],
   ["r5", 0], ["\u2581", -2], ["a", -1], ["b", -1], ["ab", -1.5], ["\u2581a", -1],
   ["b", -0.5], [":", null], ["\u2581:", null]])";
 
@@ -56,12 +57,15 @@ TEST(UseTokenizerTest, UnknownCharactersMergeIntoOneId) {
 TEST(UseTokenizerTest, MissingOrMalformedVocabularies) {
   EXPECT_EQ(LoadUseTokenizer("/nonexistent/vocab.json").status().code(),
             absl::StatusCode::kNotFound);
-  auto not_pairs = LoadUseTokenizer(WriteVocab("bad1.json", R"([["a", 0], 3, 4, 5, 6, 7, 8])"));
+  auto not_pairs = LoadUseTokenizer(
+      WriteVocab("bad1.json", R"([["a", 0], 3, 4, 5, 6, 7, 8])"));
   EXPECT_EQ(not_pairs.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(not_pairs.status().message(), HasSubstr("entry 1 is malformed"));
   auto bad_score = LoadUseTokenizer(WriteVocab(
-      "bad2.json", R"([["a", 0], ["b", 0], ["c", 0], ["d", 0], ["e", 0], ["f", 0], ["g", "x"]])"));
-  EXPECT_THAT(bad_score.status().message(), HasSubstr("entry 6 has a score that is not a number"));
+      "bad2.json",
+      R"([["a", 0], ["b", 0], ["c", 0], ["d", 0], ["e", 0], ["f", 0], ["g", "x"]])"));
+  EXPECT_THAT(bad_score.status().message(),
+              HasSubstr("entry 6 has a score that is not a number"));
   EXPECT_EQ(LoadUseTokenizer(WriteVocab("bad3.json", "[]")).status().code(),
             absl::StatusCode::kInvalidArgument);
 }

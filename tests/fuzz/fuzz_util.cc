@@ -12,7 +12,8 @@ class Scratch {
  public:
   Scratch() {
     std::string pattern =
-        (std::filesystem::temp_directory_path() / "lantern_fuzz_XXXXXX").string();
+        (std::filesystem::temp_directory_path() / "lantern_fuzz_XXXXXX")
+            .string();
     LANTERN_FUZZ_CHECK(mkdtemp(pattern.data()) != nullptr);
     path_ = pattern;
   }

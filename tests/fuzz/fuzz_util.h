@@ -10,13 +10,13 @@
 
 // A broken invariant is a crash: libFuzzer saves the input that caused it.
 // Never prints the input.
-#define LANTERN_FUZZ_CHECK(cond)                                              \
-  do {                                                                        \
-    if (!(cond)) {                                                            \
-      std::fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__, __LINE__, \
-                   #cond);                                                    \
-      std::abort();                                                           \
-    }                                                                         \
+#define LANTERN_FUZZ_CHECK(cond)                                      \
+  do {                                                                \
+    if (!(cond)) {                                                    \
+      std::fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__, \
+                   __LINE__, #cond);                                  \
+      std::abort();                                                   \
+    }                                                                 \
   } while (0)
 
 namespace lantern::fuzz {

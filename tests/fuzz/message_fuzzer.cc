@@ -21,7 +21,8 @@ namespace {
 
 const core::CueMatcher& Cues() {
   static const auto* cues = [] {
-    auto loaded = core::CueMatcher::Load(std::string(LANTERN_FUZZ_MODEL_DIR) + "/cues.json");
+    auto loaded = core::CueMatcher::Load(std::string(LANTERN_FUZZ_MODEL_DIR) +
+                                         "/cues.json");
     LANTERN_FUZZ_CHECK(loaded.ok());
     return new core::CueMatcher(*std::move(loaded));
   }();
@@ -41,16 +42,19 @@ void CheckNormalized(absl::string_view out) {
 }
 
 void CheckMessage(const core::Message& message, int max_chars) {
-  const absl::StatusOr<std::string> normalized = core::ValidateMessage(message, max_chars);
+  const absl::StatusOr<std::string> normalized =
+      core::ValidateMessage(message, max_chars);
   const bool text_ok = core::ValidateUtf8(message.text, "text").ok();
   if (!normalized.ok()) {
-    LANTERN_FUZZ_CHECK(normalized.status().code() == absl::StatusCode::kInvalidArgument);
+    LANTERN_FUZZ_CHECK(normalized.status().code() ==
+                       absl::StatusCode::kInvalidArgument);
     return;
   }
   LANTERN_FUZZ_CHECK(text_ok);
   LANTERN_FUZZ_CHECK(!normalized->empty());
   LANTERN_FUZZ_CHECK(message.id.size() <= 256);
-  LANTERN_FUZZ_CHECK(core::CountCodePoints(message.text) <= static_cast<size_t>(max_chars));
+  LANTERN_FUZZ_CHECK(core::CountCodePoints(message.text) <=
+                     static_cast<size_t>(max_chars));
   const absl::StatusOr<std::string> again = core::NormalizeText(message.text);
   LANTERN_FUZZ_CHECK(again.ok() && *again == *normalized);
   CheckNormalized(*normalized);
@@ -61,7 +65,8 @@ void CheckMessage(const core::Message& message, int max_chars) {
     LANTERN_FUZZ_CHECK(factor.source == "cues" && !factor.spans.empty());
     int previous_start = -1;
     for (const core::TextSpan& span : factor.spans) {
-      LANTERN_FUZZ_CHECK(0 <= span.start && span.start < span.end && span.end <= length);
+      LANTERN_FUZZ_CHECK(0 <= span.start && span.start < span.end &&
+                         span.end <= length);
       LANTERN_FUZZ_CHECK(span.start >= previous_start);
       previous_start = span.start;
     }
@@ -74,7 +79,8 @@ void CheckMessage(const core::Message& message, int max_chars) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace lantern;
   const absl::string_view input(reinterpret_cast<const char*>(data), size);
-  const std::vector<absl::string_view> fields = absl::StrSplit(input, absl::MaxSplits('\x1F', 3));
+  const std::vector<absl::string_view> fields =
+      absl::StrSplit(input, absl::MaxSplits('\x1F', 3));
   core::Message message;
   message.text = std::string(fields[0]);
   if (fields.size() > 1) message.id = std::string(fields[1]);
@@ -82,10 +88,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (fields.size() > 3) message.channel_id = std::string(fields[3]);
 
   // NormalizeText on its own, for any bytes: an error exactly for bad UTF-8.
-  const absl::StatusOr<std::string> normalized = core::NormalizeText(message.text);
-  LANTERN_FUZZ_CHECK(normalized.ok() == core::ValidateUtf8(message.text, "text").ok());
+  const absl::StatusOr<std::string> normalized =
+      core::NormalizeText(message.text);
+  LANTERN_FUZZ_CHECK(normalized.ok() ==
+                     core::ValidateUtf8(message.text, "text").ok());
   if (normalized.ok()) fuzz::CheckNormalized(*normalized);
-  LANTERN_FUZZ_CHECK(core::CountCodePoints(message.text) <= message.text.size());
+  LANTERN_FUZZ_CHECK(core::CountCodePoints(message.text) <=
+                     message.text.size());
 
   fuzz::CheckMessage(message, 4096);  // The server's default limit.
   fuzz::CheckMessage(message, 16);    // A tight one, so the limit is hit.

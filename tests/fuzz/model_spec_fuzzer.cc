@@ -27,9 +27,11 @@ const std::string& SpecDir() {
   static const auto* dir = [] {
     auto* path = new std::string(ScratchDir() + "/spec");
     fs::create_directories(*path);
-    WriteFile(*path + "/vocab.txt", "[PAD]\n[UNK]\n[CLS]\n[SEP]\nhello\n##s\nworld\n");
-    WriteFile(*path + "/vocab.json",
-              R"([["\ufffd", 0], ["<s>", 0], ["</s>", 0], ["r3", 0], ["r4", 0], ["r5", 0],
+    WriteFile(*path + "/vocab.txt",
+              "[PAD]\n[UNK]\n[CLS]\n[SEP]\nhello\n##s\nworld\n");
+    WriteFile(
+        *path + "/vocab.json",
+        R"([["\ufffd", 0], ["<s>", 0], ["</s>", 0], ["r3", 0], ["r4", 0], ["r5", 0],
                   ["\u2581", -2], ["hello", -1], ["\u2581world", -1], ["s", -3]])");
     fs::create_symlink(std::string(LANTERN_FUZZ_MODEL_DIR) + "/tokenizer.model",
                        *path + "/tokenizer.model");
@@ -44,7 +46,8 @@ void CheckAccepted(const core::LoadedModelSpec& loaded) {
   LANTERN_FUZZ_CHECK(spec.labels_size() >= 2);
   for (const auto& label : spec.labels()) {
     LANTERN_FUZZ_CHECK(!label.name().empty());
-    LANTERN_FUZZ_CHECK(label.risk() >= 0.0f && label.risk() <= 1.0f);  // false for NaN
+    LANTERN_FUZZ_CHECK(label.risk() >= 0.0f &&
+                       label.risk() <= 1.0f);  // false for NaN
   }
   LANTERN_FUZZ_CHECK(std::isfinite(spec.weight()) && spec.weight() > 0.0f);
   LANTERN_FUZZ_CHECK(spec.max_tokens() >= 1);
@@ -53,7 +56,8 @@ void CheckAccepted(const core::LoadedModelSpec& loaded) {
 
   const std::vector<int64_t> buckets = core::LengthBuckets(spec.max_tokens());
   LANTERN_FUZZ_CHECK(!buckets.empty() && buckets.back() == spec.max_tokens());
-  for (size_t i = 1; i < buckets.size(); ++i) LANTERN_FUZZ_CHECK(buckets[i - 1] < buckets[i]);
+  for (size_t i = 1; i < buckets.size(); ++i)
+    LANTERN_FUZZ_CHECK(buckets[i - 1] < buckets[i]);
 
   // Every input fits the model's length, so it fits the padded tensor.
   for (const size_t n : {0, 1, 7, 300}) {
@@ -80,10 +84,13 @@ void CheckAccepted(const core::LoadedModelSpec& loaded) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace lantern;
   const std::string path = fuzz::SpecDir() + "/model.json";
-  fuzz::WriteFile(path, absl::string_view(reinterpret_cast<const char*>(data), size));
-  const absl::StatusOr<core::LoadedModelSpec> loaded = core::LoadModelSpec(path);
+  fuzz::WriteFile(path,
+                  absl::string_view(reinterpret_cast<const char*>(data), size));
+  const absl::StatusOr<core::LoadedModelSpec> loaded =
+      core::LoadModelSpec(path);
   if (!loaded.ok()) {
-    LANTERN_FUZZ_CHECK(loaded.status().code() == absl::StatusCode::kInvalidArgument);
+    LANTERN_FUZZ_CHECK(loaded.status().code() ==
+                       absl::StatusCode::kInvalidArgument);
     return 0;
   }
   fuzz::CheckAccepted(*loaded);

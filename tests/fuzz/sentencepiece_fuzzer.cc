@@ -19,8 +19,8 @@ namespace {
 
 const core::Tokenizer& Tokenizer() {
   static const auto* tokenizer = [] {
-    auto loaded = core::LoadSentencePieceTokenizer(std::string(LANTERN_FUZZ_MODEL_DIR) +
-                                                   "/tokenizer.model");
+    auto loaded = core::LoadSentencePieceTokenizer(
+        std::string(LANTERN_FUZZ_MODEL_DIR) + "/tokenizer.model");
     LANTERN_FUZZ_CHECK(loaded.ok());
     return loaded->release();
   }();

@@ -28,14 +28,17 @@ namespace {
 void CheckNotQuoted(const core::Message& message, const absl::Status& error) {
   core::Message masked = message;
   for (char& c : masked.text) {
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) c = c == 'q' ? 'z' : 'q';
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))
+      c = c == 'q' ? 'z' : 'q';
   }
   if (masked.text == message.text) return;
   const absl::StatusOr<std::string> again = core::ValidateMessage(masked, 4096);
-  LANTERN_FUZZ_CHECK(!again.ok() && again.status().message() == error.message());
+  LANTERN_FUZZ_CHECK(!again.ok() &&
+                     again.status().message() == error.message());
 }
 
-absl::Status Parse(const grpc::ByteBuffer& frame, v1::StreamAnalyzeRequest* request) {
+absl::Status Parse(const grpc::ByteBuffer& frame,
+                   v1::StreamAnalyzeRequest* request) {
   return server::ParseFrame(frame, "stream message 1", request);
 }
 
@@ -50,7 +53,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const absl::Status parsed = fuzz::Parse(frame, &request);
 
   const size_t split = size == 0 ? 0 : data[0] % (size + 1);
-  grpc::Slice halves[2] = {grpc::Slice(data, split), grpc::Slice(data + split, size - split)};
+  grpc::Slice halves[2] = {grpc::Slice(data, split),
+                           grpc::Slice(data + split, size - split)};
   const grpc::ByteBuffer two_slices(halves, 2);
   v1::StreamAnalyzeRequest request2;
   const absl::Status parsed2 = fuzz::Parse(two_slices, &request2);
@@ -60,23 +64,29 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     LANTERN_FUZZ_CHECK(parsed.code() == absl::StatusCode::kInvalidArgument);
     return 0;
   }
-  LANTERN_FUZZ_CHECK(request.SerializeAsString() == request2.SerializeAsString());
+  LANTERN_FUZZ_CHECK(request.SerializeAsString() ==
+                     request2.SerializeAsString());
 
   // What the server sends back parses to the same request.
   v1::StreamAnalyzeRequest round_trip;
-  LANTERN_FUZZ_CHECK(fuzz::Parse(server::SerializeFrame(request), &round_trip).ok());
-  LANTERN_FUZZ_CHECK(round_trip.SerializeAsString() == request.SerializeAsString());
+  LANTERN_FUZZ_CHECK(
+      fuzz::Parse(server::SerializeFrame(request), &round_trip).ok());
+  LANTERN_FUZZ_CHECK(round_trip.SerializeAsString() ==
+                     request.SerializeAsString());
 
-  const absl::Status required = server::CheckRequiredFields(request.has_message(), request.message());
+  const absl::Status required =
+      server::CheckRequiredFields(request.has_message(), request.message());
   if (!required.ok()) {
     LANTERN_FUZZ_CHECK(required.code() == absl::StatusCode::kInvalidArgument);
     return 0;
   }
   const core::Message message = server::ToCoreMessage(request.message());
   LANTERN_FUZZ_CHECK(message.text == request.message().text());
-  const absl::StatusOr<std::string> normalized = core::ValidateMessage(message, 4096);
+  const absl::StatusOr<std::string> normalized =
+      core::ValidateMessage(message, 4096);
   if (!normalized.ok()) {
-    LANTERN_FUZZ_CHECK(normalized.status().code() == absl::StatusCode::kInvalidArgument);
+    LANTERN_FUZZ_CHECK(normalized.status().code() ==
+                       absl::StatusCode::kInvalidArgument);
     fuzz::CheckNotQuoted(message, normalized.status());
     return 0;
   }

@@ -32,17 +32,19 @@ WordPieceOptions Options(bool lowercase) {
 const std::vector<std::unique_ptr<WordPieceTokenizer>>& Tokenizers() {
   static const auto* tokenizers = [] {
     const std::vector<std::string> small = {
-        "[PAD]", "[UNK]", "[CLS]", "[SEP]", "i",    "'",     "m",      "so",
+        "[PAD]", "[UNK]", "[CLS]",    "[SEP]",  "i",   "'",    "m",     "so",
         "tired", "un",    "##believ", "##able", "##s", "play", "##ing", ",",
-        ".",     "!",     "café",  "cafe",  "我",   "na",    "##ïve",  "##ive",
-        "ok",    "##ok",  "a",     "##a",   "İ",    "ß",     "##",     "###"};
+        ".",     "!",     "café",     "cafe",   "我",  "na",   "##ïve", "##ive",
+        "ok",    "##ok",  "a",        "##a",    "İ",   "ß",    "##",    "###"};
     auto* out = new std::vector<std::unique_ptr<WordPieceTokenizer>>();
     for (const bool lowercase : {false, true}) {
-      auto from_vocab = WordPieceTokenizer::FromVocab(small, Options(lowercase));
+      auto from_vocab =
+          WordPieceTokenizer::FromVocab(small, Options(lowercase));
       LANTERN_FUZZ_CHECK(from_vocab.ok());
       out->push_back(*std::move(from_vocab));
       auto loaded = WordPieceTokenizer::Load(
-          std::string(LANTERN_FUZZ_DATA_DIR) + "/wordpiece_vocab.txt", Options(lowercase));
+          std::string(LANTERN_FUZZ_DATA_DIR) + "/wordpiece_vocab.txt",
+          Options(lowercase));
       LANTERN_FUZZ_CHECK(loaded.ok());
       out->push_back(*std::move(loaded));
     }
@@ -54,10 +56,12 @@ const std::vector<std::unique_ptr<WordPieceTokenizer>>& Tokenizers() {
 void CheckEncode(const WordPieceTokenizer& tokenizer, absl::string_view text) {
   const bool valid = core::ValidateUtf8(text, "text").ok();
   const absl::StatusOr<std::vector<int64_t>> ids = tokenizer.Encode(text);
-  const absl::StatusOr<std::vector<std::string>> pieces = tokenizer.Tokenize(text);
+  const absl::StatusOr<std::vector<std::string>> pieces =
+      tokenizer.Tokenize(text);
   LANTERN_FUZZ_CHECK(ids.ok() == valid && pieces.ok() == valid);
   if (!valid) {
-    LANTERN_FUZZ_CHECK(ids.status().code() == absl::StatusCode::kInvalidArgument);
+    LANTERN_FUZZ_CHECK(ids.status().code() ==
+                       absl::StatusCode::kInvalidArgument);
     return;
   }
   LANTERN_FUZZ_CHECK(ids->size() == pieces->size());
@@ -78,9 +82,11 @@ void CheckEncode(const WordPieceTokenizer& tokenizer, absl::string_view text) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace lantern;
   if (size == 0) return 0;
-  const absl::string_view rest(reinterpret_cast<const char*>(data) + 1, size - 1);
+  const absl::string_view rest(reinterpret_cast<const char*>(data) + 1,
+                               size - 1);
   if (data[0] < 0xF0) {
-    const auto& tokenizer = *fuzz::Tokenizers()[data[0] % fuzz::Tokenizers().size()];
+    const auto& tokenizer =
+        *fuzz::Tokenizers()[data[0] % fuzz::Tokenizers().size()];
     fuzz::CheckEncode(tokenizer, rest);
     // What the engine feeds it: normalised text.
     if (auto normalized = core::NormalizeText(rest); normalized.ok()) {
@@ -90,13 +96,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   const std::string path = fuzz::ScratchDir() + "/vocab.txt";
   fuzz::WriteFile(path, rest);
-  auto loaded = core::WordPieceTokenizer::Load(path, fuzz::Options(data[0] & 1));
+  auto loaded =
+      core::WordPieceTokenizer::Load(path, fuzz::Options(data[0] & 1));
   if (!loaded.ok()) {
     const auto code = loaded.status().code();
     LANTERN_FUZZ_CHECK(code == absl::StatusCode::kInvalidArgument);
     return 0;
   }
-  for (const char* text : {"I'm so tired...", "unbelievable café NAÏVE 我好", "[UNK] ## #"}) {
+  for (const char* text :
+       {"I'm so tired...", "unbelievable café NAÏVE 我好", "[UNK] ## #"}) {
     fuzz::CheckEncode(**loaded, text);
   }
   return 0;

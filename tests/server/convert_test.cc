@@ -7,7 +7,8 @@ namespace {
 
 TEST(ConvertTest, StatusKeepsCodeAndMessage) {
   EXPECT_TRUE(ToGrpcStatus(absl::OkStatus()).ok());
-  const grpc::Status s = ToGrpcStatus(absl::ResourceExhaustedError("queue full"));
+  const grpc::Status s =
+      ToGrpcStatus(absl::ResourceExhaustedError("queue full"));
   EXPECT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
   EXPECT_EQ(s.error_message(), "queue full");
   EXPECT_EQ(ToGrpcStatus(absl::DeadlineExceededError("x")).error_code(),
@@ -16,10 +17,13 @@ TEST(ConvertTest, StatusKeepsCodeAndMessage) {
 
 TEST(ConvertTest, RequiredFieldsAreNamed) {
   v1::ChatMessage message;
-  EXPECT_EQ(CheckRequiredFields(false, message).message(), "request.message is required");
-  EXPECT_EQ(CheckRequiredFields(true, message).message(), "message.text is required");
+  EXPECT_EQ(CheckRequiredFields(false, message).message(),
+            "request.message is required");
+  EXPECT_EQ(CheckRequiredFields(true, message).message(),
+            "message.text is required");
   message.set_text("");
-  EXPECT_TRUE(CheckRequiredFields(true, message).ok());  // Empty is the engine's call.
+  EXPECT_TRUE(
+      CheckRequiredFields(true, message).ok());  // Empty is the engine's call.
 }
 
 TEST(ConvertTest, LevelsMapOneToOne) {
@@ -28,7 +32,8 @@ TEST(ConvertTest, LevelsMapOneToOne) {
   EXPECT_EQ(ToProtoLevel(core::Level::kMedium), v1::CRISIS_LEVEL_MEDIUM);
   EXPECT_EQ(ToProtoLevel(core::Level::kHigh), v1::CRISIS_LEVEL_HIGH);
   EXPECT_EQ(ToProtoLevel(core::Level::kCritical), v1::CRISIS_LEVEL_CRITICAL);
-  EXPECT_EQ(ToProtoLevel(core::Level::kUnspecified), v1::CRISIS_LEVEL_UNSPECIFIED);
+  EXPECT_EQ(ToProtoLevel(core::Level::kUnspecified),
+            v1::CRISIS_LEVEL_UNSPECIFIED);
 }
 
 TEST(ConvertTest, AnalysisFieldsAreCopied) {

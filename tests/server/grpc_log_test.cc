@@ -10,11 +10,12 @@ using ::testing::HasSubstr;
 using ::testing::Not;
 
 TEST(GrpcLogTest, MessageIsWithheldBelowDebug) {
-  const std::string line =
-      GrpcLogLine(core::LogLevel::kInfo, "/src/core/ext/transport/chttp2/hpack_parser.cc",
-                  1234, "E", "invalid value 'my private words'");
+  const std::string line = GrpcLogLine(
+      core::LogLevel::kInfo, "/src/core/ext/transport/chttp2/hpack_parser.cc",
+      1234, "E", "invalid value 'my private words'");
   EXPECT_EQ(line,
-            "grpc E at hpack_parser.cc:1234 (its message may quote client input; shown at "
+            "grpc E at hpack_parser.cc:1234 (its message may quote client "
+            "input; shown at "
             "--log-level debug)");
   EXPECT_THAT(line, Not(HasSubstr("private")));
 }

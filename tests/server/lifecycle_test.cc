@@ -37,7 +37,8 @@ class LifecycleTest : public ::testing::Test {
   }
 
   std::unique_ptr<Server> Start(int drain_timeout_ms = 10000, int max_batch = 8,
-                                int shutdown_grace_ms = 0, int max_streams = 256) {
+                                int shutdown_grace_ms = 0,
+                                int max_streams = 256) {
     ServerOptions options;
     options.shutdown_grace_ms = shutdown_grace_ms;
     options.max_streams = max_streams;
@@ -51,8 +52,7 @@ class LifecycleTest : public ::testing::Test {
   }
 
   static std::unique_ptr<Client> Connect(const Server& server) {
-    return std::make_unique<Client>(
-        LocalClient(server.port()));
+    return std::make_unique<Client>(LocalClient(server.port()));
   }
 
   std::shared_ptr<FakeModelState> model_;
@@ -88,7 +88,8 @@ TEST_F(LifecycleTest, WarmUpFailureEndsRunWithTheError) {
   EXPECT_EQ(server->Run().code(), absl::StatusCode::kInvalidArgument);
 }
 
-TEST_F(LifecycleTest, OneMillisecondDeadlineIsDeadlineExceededAndNeverComputed) {
+TEST_F(LifecycleTest,
+       OneMillisecondDeadlineIsDeadlineExceededAndNeverComputed) {
   // Two handles, one message per forward pass: two slow calls occupy both.
   auto server = Start(/*drain_timeout_ms=*/10000, /*max_batch=*/1);
   ASSERT_TRUE(server->WaitForWarmup().ok());
@@ -99,11 +100,13 @@ TEST_F(LifecycleTest, OneMillisecondDeadlineIsDeadlineExceededAndNeverComputed) 
   std::vector<std::thread> slow;
   for (int i = 0; i < 2; ++i) {
     slow.emplace_back([&, i] {
-      EXPECT_TRUE(client->Analyze(Message("slow", absl::StrCat("slow ", i))).ok());
+      EXPECT_TRUE(
+          client->Analyze(Message("slow", absl::StrCat("slow ", i))).ok());
     });
   }
   while (model_->concurrent.load() < 2) absl::SleepFor(absl::Milliseconds(1));
-  auto hurried = client->Analyze(Message("hurried", "hurried"), absl::Milliseconds(1));
+  auto hurried =
+      client->Analyze(Message("hurried", "hurried"), absl::Milliseconds(1));
   EXPECT_EQ(hurried.status().code(), absl::StatusCode::kDeadlineExceeded);
   for (auto& t : slow) t.join();
   model_->forward_delay_ms = 0;
@@ -122,16 +125,19 @@ TEST_F(LifecycleTest, ShutdownLetsCallsInFlightFinish) {
   auto client = Connect(*server);
   model_->forward_delay_ms = 300;
   absl::StatusOr<v1::Analysis> in_flight = absl::UnknownError("not run");
-  std::thread caller([&] { in_flight = client->Analyze(Message("slow", "hello")); });
+  std::thread caller(
+      [&] { in_flight = client->Analyze(Message("slow", "hello")); });
   // Wait until the call is being computed, then drain.
   while (model_->concurrent.load() == 0) absl::SleepFor(absl::Milliseconds(1));
   server->Shutdown();
   caller.join();
   EXPECT_TRUE(in_flight.ok()) << in_flight.status();
-  EXPECT_FALSE(client->Analyze(Message("late", "hello"), absl::Seconds(2)).ok());
+  EXPECT_FALSE(
+      client->Analyze(Message("late", "hello"), absl::Seconds(2)).ok());
 }
 
-TEST_F(LifecycleTest, GracePeriodAnswersHealthAndRefusesCallsBeforeThePortCloses) {
+TEST_F(LifecycleTest,
+       GracePeriodAnswersHealthAndRefusesCallsBeforeThePortCloses) {
   auto server = Start(/*drain_timeout_ms=*/10000, /*max_batch=*/8,
                       /*shutdown_grace_ms=*/60000);
   ASSERT_TRUE(server->WaitForWarmup().ok());
@@ -162,7 +168,8 @@ TEST_F(LifecycleTest, GracePeriodAnswersHealthAndRefusesCallsBeforeThePortCloses
             absl::StatusCode::kUnavailable);
 }
 
-TEST_F(LifecycleTest, StreamsPastTheLimitGetResourceExhaustedAndCountAgainWhenClosed) {
+TEST_F(LifecycleTest,
+       StreamsPastTheLimitGetResourceExhaustedAndCountAgainWhenClosed) {
   auto server = Start(/*drain_timeout_ms=*/10000, /*max_batch=*/8,
                       /*shutdown_grace_ms=*/0, /*max_streams=*/2);
   ASSERT_TRUE(server->WaitForWarmup().ok());
@@ -212,8 +219,9 @@ TEST_F(LifecycleTest, DrainEndsOpenStreamWithUnavailableAfterAnsweringIt) {
 TEST_F(LifecycleTest, DrainEndsHealthWatchInsteadOfWaitingOutTheTimeout) {
   auto server = Start(/*drain_timeout_ms=*/60000);
   ASSERT_TRUE(server->WaitForWarmup().ok());
-  auto stub = grpc::health::v1::Health::NewStub(grpc::CreateChannel(
-      absl::StrCat("127.0.0.1:", server->port()), grpc::InsecureChannelCredentials()));
+  auto stub = grpc::health::v1::Health::NewStub(
+      grpc::CreateChannel(absl::StrCat("127.0.0.1:", server->port()),
+                          grpc::InsecureChannelCredentials()));
   grpc::ClientContext context;
   grpc::health::v1::HealthCheckRequest request;
   auto watch = stub->Watch(&context, request);
@@ -236,8 +244,9 @@ TEST_F(LifecycleTest, DrainEndsHealthWatchInsteadOfWaitingOutTheTimeout) {
 TEST_F(LifecycleTest, HealthFollowsTheHealthProtocolForUnknownServices) {
   auto server = Start();
   ASSERT_TRUE(server->WaitForWarmup().ok());
-  auto stub = grpc::health::v1::Health::NewStub(grpc::CreateChannel(
-      absl::StrCat("127.0.0.1:", server->port()), grpc::InsecureChannelCredentials()));
+  auto stub = grpc::health::v1::Health::NewStub(
+      grpc::CreateChannel(absl::StrCat("127.0.0.1:", server->port()),
+                          grpc::InsecureChannelCredentials()));
   grpc::health::v1::HealthCheckRequest request;
   request.set_service("no.such.Service");
   grpc::health::v1::HealthCheckResponse response;

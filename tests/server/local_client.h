@@ -8,8 +8,8 @@
 
 namespace lantern::server {
 
-inline client::ClientOptions LocalClient(int port,
-                                         absl::Duration timeout = absl::Seconds(30)) {
+inline client::ClientOptions LocalClient(
+    int port, absl::Duration timeout = absl::Seconds(30)) {
   client::ClientOptions options;
   options.target = absl::StrCat("127.0.0.1:", port);
   options.timeout = timeout;

@@ -22,7 +22,9 @@ absl::StatusOr<ParsedOptions> Parse(std::vector<const char*> args) {
 // Sets an environment variable for the lifetime of the object.
 class ScopedEnv {
  public:
-  ScopedEnv(const char* name, const char* value) : name_(name) { setenv(name, value, 1); }
+  ScopedEnv(const char* name, const char* value) : name_(name) {
+    setenv(name, value, 1);
+  }
   ~ScopedEnv() { unsetenv(name_); }
 
  private:
@@ -42,14 +44,24 @@ TEST(OptionsTest, DefaultsAreLocalAndShippedModels) {
 }
 
 TEST(OptionsTest, CommandLineSetsEveryField) {
-  auto parsed = Parse({"--listen", "0.0.0.0:9000", "--model-dir", "/m", "--threads=4",
-                       "--torch-threads", "2", "--handles", "3", "--max-message-chars",
-                       "100", "--max-queue", "50", "--stream-window", "8",
-                       "--drain-timeout-ms", "500", "--shutdown-grace-ms", "0",
-                       "--max-streams", "10", "--max-calls-per-connection", "20",
-                       "--http2-window-bytes", "4096", "--memory-quota-mb", "64",
-                       "--log-level", "debug",
-                       "--cache-entries", "0", "--max-batch", "16", "--batch-delay-us", "250"});
+  auto parsed = Parse({"--listen",    "0.0.0.0:9000",
+                       "--model-dir", "/m",
+                       "--threads=4", "--torch-threads",
+                       "2",           "--handles",
+                       "3",           "--max-message-chars",
+                       "100",         "--max-queue",
+                       "50",          "--stream-window",
+                       "8",           "--drain-timeout-ms",
+                       "500",         "--shutdown-grace-ms",
+                       "0",           "--max-streams",
+                       "10",          "--max-calls-per-connection",
+                       "20",          "--http2-window-bytes",
+                       "4096",        "--memory-quota-mb",
+                       "64",          "--log-level",
+                       "debug",       "--cache-entries",
+                       "0",           "--max-batch",
+                       "16",          "--batch-delay-us",
+                       "250"});
   ASSERT_TRUE(parsed.ok()) << parsed.status();
   const ServerOptions& o = parsed->options;
   EXPECT_EQ(o.listen, "0.0.0.0:9000");
@@ -84,8 +96,10 @@ TEST(OptionsTest, EnvironmentVariablesApplyBelowTheCommandLine) {
 
 TEST(OptionsTest, ConfigFileAppliesBelowEnvironment) {
   const std::string path =
-      (std::filesystem::temp_directory_path() / "lantern_options_test.conf").string();
-  std::ofstream(path) << "# comment\nthreads = 5\nmax-queue = 77\nlog-level = warning\n";
+      (std::filesystem::temp_directory_path() / "lantern_options_test.conf")
+          .string();
+  std::ofstream(path)
+      << "# comment\nthreads = 5\nmax-queue = 77\nlog-level = warning\n";
   ScopedEnv queue("LANTERN_MAX_QUEUE", "88");
   auto parsed = Parse({"--config", path.c_str()});
   ASSERT_TRUE(parsed.ok()) << parsed.status();
@@ -107,16 +121,20 @@ TEST(OptionsTest, BadInputIsInvalidArgumentWithReason) {
       {{"--shutdown-grace-ms", "-5"}, "--shutdown-grace-ms must be >= 0"},
       {{"--max-streams", "0"}, "--max-streams must be >= 1, got 0"},
       {{"--tls-cert", "server.pem"}, "--tls-cert and --tls-key go together"},
-      {{"--tls-client-ca", "ca.pem"}, "--tls-client-ca needs --tls-cert and --tls-key"},
-      {{"--http2-window-bytes", "100"}, "--http2-window-bytes must be within 1024.."},
-      {{"--max-message-chars", "99999999"}, "--max-message-chars must be <= 16777216"},
+      {{"--tls-client-ca", "ca.pem"},
+       "--tls-client-ca needs --tls-cert and --tls-key"},
+      {{"--http2-window-bytes", "100"},
+       "--http2-window-bytes must be within 1024.."},
+      {{"--max-message-chars", "99999999"},
+       "--max-message-chars must be <= 16777216"},
       {{"--log-level", "loud"}, "unknown log level 'loud'"},
       {{"--listen", "nowhere"}, "--listen must be host:port"},
       {{"--config", "/nonexistent/lantern.conf"}, "cannot read config file"},
   };
   for (const Case& c : cases) {
     auto parsed = Parse(c.args);
-    EXPECT_EQ(parsed.status().code(), absl::StatusCode::kInvalidArgument) << c.expected;
+    EXPECT_EQ(parsed.status().code(), absl::StatusCode::kInvalidArgument)
+        << c.expected;
     EXPECT_THAT(parsed.status().message(), HasSubstr(c.expected));
   }
 }
@@ -125,11 +143,11 @@ TEST(OptionsTest, HelpListsEveryOptionAndTheEnvironmentRule) {
   auto parsed = Parse({"--help"});
   ASSERT_TRUE(parsed.ok());
   EXPECT_TRUE(parsed->exit_now);
-  for (const char* text : {"--listen", "--model-dir", "--threads", "--torch-threads",
-                           "--handles", "--max-message-chars", "--max-queue",
-                           "--stream-window", "--drain-timeout-ms", "--log-level", "--cache-entries",
-                           "--max-batch", "--batch-delay-us",
-                           "--config", "LANTERN_MODEL_DIR"}) {
+  for (const char* text :
+       {"--listen", "--model-dir", "--threads", "--torch-threads", "--handles",
+        "--max-message-chars", "--max-queue", "--stream-window",
+        "--drain-timeout-ms", "--log-level", "--cache-entries", "--max-batch",
+        "--batch-delay-us", "--config", "LANTERN_MODEL_DIR"}) {
     EXPECT_THAT(parsed->message, HasSubstr(text));
   }
 }

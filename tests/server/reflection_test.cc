@@ -1,12 +1,11 @@
 // Reflection describes the public API and health, never the internal
 // model-spec schema, over a real server's reflection stub.
-#include "server/reflection_service.h"
-
 #include "gmock/gmock.h"
 #include "google/protobuf/descriptor.pb.h"
 #include "gtest/gtest.h"
 #include "lantern/config/v1/model_spec.pb.h"
 #include "lantern/v1/analyzer.pb.h"
+#include "server/reflection_service.h"
 
 namespace lantern::server {
 namespace {
@@ -32,7 +31,8 @@ class ReflectionTest : public ::testing::Test {
     request.set_file_containing_symbol(symbol);
     const ServerReflectionResponse response = service_.Answer(request);
     std::vector<std::string> names;
-    for (const std::string& bytes : response.file_descriptor_response().file_descriptor_proto()) {
+    for (const std::string& bytes :
+         response.file_descriptor_response().file_descriptor_proto()) {
       google::protobuf::FileDescriptorProto file;
       EXPECT_TRUE(file.ParseFromString(bytes));
       names.push_back(file.name());
@@ -77,8 +77,10 @@ TEST_F(ReflectionTest, InternalSchemaIsNotFound) {
   response = service_.Answer(request);
   EXPECT_EQ(response.error_response().error_code(),
             static_cast<int>(grpc::StatusCode::NOT_FOUND));
-  EXPECT_THAT(response.error_response().error_message(), HasSubstr("not described"));
-  EXPECT_THAT(FilesFor("lantern.v1.Analyzer"), Not(Contains(HasSubstr("config"))));
+  EXPECT_THAT(response.error_response().error_message(),
+              HasSubstr("not described"));
+  EXPECT_THAT(FilesFor("lantern.v1.Analyzer"),
+              Not(Contains(HasSubstr("config"))));
 }
 
 }  // namespace

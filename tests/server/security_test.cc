@@ -37,8 +37,8 @@ std::string ReadFile(const std::string& path) {
 std::string Digest(const std::string& token) {
   const std::string dir = ::testing::TempDir();
   std::ofstream(dir + "/token") << token;
-  const std::string command =
-      absl::StrCat("sha256sum ", dir, "/token | cut -d' ' -f1 > ", dir, "/digest");
+  const std::string command = absl::StrCat(
+      "sha256sum ", dir, "/token | cut -d' ' -f1 > ", dir, "/digest");
   EXPECT_EQ(std::system(command.c_str()), 0);
   std::string digest = ReadFile(dir + "/digest");
   while (!digest.empty() && digest.back() == '\n') digest.pop_back();
@@ -57,8 +57,8 @@ class SecurityTest : public ::testing::Test {
   static void SetUpTestSuite() {
     certs_ = new std::string(::testing::TempDir() + "/lantern_certs");
     std::filesystem::create_directories(*certs_);
-    const std::string command = absl::StrCat(LANTERN_TEST_SOURCE_DIR,
-                                             "/testing/make_certs.sh ", *certs_);
+    const std::string command = absl::StrCat(
+        LANTERN_TEST_SOURCE_DIR, "/testing/make_certs.sh ", *certs_);
     ASSERT_EQ(std::system(command.c_str()), 0) << command;
   }
   static void TearDownTestSuite() { delete certs_; }
@@ -68,7 +68,9 @@ class SecurityTest : public ::testing::Test {
     dir_ = WriteModelDir({{"only", {{"calm", 0.0f}, {"danger", 1.0f}}}});
   }
 
-  static std::string Cert(const char* name) { return absl::StrCat(*certs_, "/", name); }
+  static std::string Cert(const char* name) {
+    return absl::StrCat(*certs_, "/", name);
+  }
 
   void Start(ServerOptions options) {
     options.listen = "127.0.0.1:0";
@@ -154,14 +156,16 @@ TEST_F(SecurityTest, UnreadableCertificateIsInvalidArgumentAtCreate) {
 
 TEST_F(SecurityTest, AnalyzerCallsNeedAKnownTokenWhileHealthStaysOpen) {
   ServerOptions options;
-  options.auth_tokens = WriteTokens(absl::StrCat("# callers\nbot ", Digest("s3cret-token"), "\n"));
+  options.auth_tokens = WriteTokens(
+      absl::StrCat("# callers\nbot ", Digest("s3cret-token"), "\n"));
   Start(options);
   ClientOptions anonymous = LocalClient(server_->port());
   Client no_token(anonymous);
   const absl::Status refused = no_token.Analyze(Message("a")).status();
   EXPECT_EQ(refused.code(), absl::StatusCode::kUnauthenticated);
   EXPECT_THAT(refused.message(), HasSubstr("requires a bearer token"));
-  EXPECT_EQ(no_token.GetStatus().status().code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(no_token.GetStatus().status().code(),
+            absl::StatusCode::kUnauthenticated);
   auto stream = no_token.OpenStream();
   v1::StreamAnalyzeResponse response;
   EXPECT_FALSE(stream->Read(&response));
@@ -194,7 +198,8 @@ TEST_F(SecurityTest, AnalyzerCallsNeedAKnownTokenWhileHealthStaysOpen) {
 
 TEST_F(SecurityTest, ReloadSwapsTokensAndKeepsThemWhenTheFileIsBad) {
   ServerOptions options;
-  options.auth_tokens = WriteTokens(absl::StrCat("bot ", Digest("s3cret-token"), "\n"));
+  options.auth_tokens =
+      WriteTokens(absl::StrCat("bot ", Digest("s3cret-token"), "\n"));
   Start(options);
   ClientOptions first = LocalClient(server_->port());
   first.token = "s3cret-token";
@@ -208,7 +213,8 @@ TEST_F(SecurityTest, ReloadSwapsTokensAndKeepsThemWhenTheFileIsBad) {
             absl::StatusCode::kUnauthenticated);
   ASSERT_TRUE(Client(second).Analyze(Message("c")).ok());
 
-  WriteTokens("pipeline next-token\n");  // A token pasted in place of its digest.
+  WriteTokens(
+      "pipeline next-token\n");  // A token pasted in place of its digest.
   const absl::Status bad = server_->ReloadAuthTokens();
   EXPECT_EQ(bad.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(bad.message(), HasSubstr("tokens:1: expected '<caller> <sha256"));
@@ -228,9 +234,12 @@ TEST(TokenAuthTest, BearerSchemeIsCaseInsensitiveAndOtherSchemesAreRefused) {
   };
   EXPECT_EQ(check("Bearer s3cret-token").value(), "bot");
   EXPECT_EQ(check("bearer s3cret-token").value(), "bot");
-  EXPECT_EQ(check("Basic s3cret-token").status().code(), absl::StatusCode::kUnauthenticated);
-  EXPECT_EQ(check("Bearer ").status().code(), absl::StatusCode::kUnauthenticated);
-  EXPECT_EQ(TokenAuth::Load(path + ".missing").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(check("Basic s3cret-token").status().code(),
+            absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(check("Bearer ").status().code(),
+            absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(TokenAuth::Load(path + ".missing").status().code(),
+            absl::StatusCode::kNotFound);
 }
 
 }  // namespace

@@ -47,7 +47,9 @@ class ServiceTest : public ::testing::Test {
     delete client_;
     delete server_;
   }
-  static std::string target() { return absl::StrCat("127.0.0.1:", server_->port()); }
+  static std::string target() {
+    return absl::StrCat("127.0.0.1:", server_->port());
+  }
 
   static Server* server_;
   static Client* client_;
@@ -63,8 +65,8 @@ TEST_F(ServiceTest, HealthIsServingForServerAndService) {
 }
 
 TEST_F(ServiceTest, PlainlyCriticalMessageIsHighOrCritical) {
-  auto analysis =
-      client_->Analyze(Message("m1", "I have the pills and I'm doing it tonight"));
+  auto analysis = client_->Analyze(
+      Message("m1", "I have the pills and I'm doing it tonight"));
   ASSERT_TRUE(analysis.ok()) << analysis.status();
   EXPECT_EQ(analysis->message_id(), "m1");
   EXPECT_GE(analysis->level(), v1::CRISIS_LEVEL_HIGH);
@@ -86,7 +88,8 @@ TEST_F(ServiceTest, PlainlyCriticalMessageIsHighOrCritical) {
 }
 
 TEST_F(ServiceTest, GamingQuestionIsNone) {
-  auto analysis = client_->Analyze(Message("m2", "what time is the raid tonight?"));
+  auto analysis =
+      client_->Analyze(Message("m2", "what time is the raid tonight?"));
   ASSERT_TRUE(analysis.ok()) << analysis.status();
   EXPECT_EQ(analysis->level(), v1::CRISIS_LEVEL_NONE);
   EXPECT_FALSE(analysis->requires_review());
@@ -112,7 +115,8 @@ TEST_F(ServiceTest, BadTextGetsInvalidArgumentThatNamesTheProblem) {
   const std::vector<Case> cases = {
       {"", "message.text is empty"},
       {"   \t \n  ", "no visible characters"},
-      {std::string(kMaxChars + 1, 'x'), "501 characters long; the limit is 500"},
+      {std::string(kMaxChars + 1, 'x'),
+       "501 characters long; the limit is 500"},
       // Raw invalid bytes: proto2 lets them through to the server.
       {"private words \xC3\x28 more", "message.text is not valid UTF-8"},
   };
@@ -132,8 +136,9 @@ TEST_F(ServiceTest, StreamAnswersEveryMessageOnceWithMatchingIds) {
   auto stream = client_->OpenStream();
   std::thread writer([&] {
     for (int i = 0; i < kMessages; ++i) {
-      ASSERT_TRUE(stream->Write(Message(absl::StrCat("s", i),
-                                        i % 2 ? "gg that match was close" : "i feel so alone lately")));
+      ASSERT_TRUE(stream->Write(
+          Message(absl::StrCat("s", i), i % 2 ? "gg that match was close"
+                                              : "i feel so alone lately")));
     }
     stream->WritesDone();
   });
@@ -168,18 +173,23 @@ TEST_F(ServiceTest, StreamBadMessagesGetPerMessageErrorsAndStreamContinues) {
   while (stream->Read(&response)) by_id[response.message_id()] = response;
   EXPECT_TRUE(stream->Finish().ok());
   ASSERT_EQ(by_id.size(), 5u);
-  for (const char* id : {"g1", "g2", "g3"}) EXPECT_TRUE(by_id[id].has_analysis()) << id;
-  EXPECT_EQ(by_id["b1"].error().code(), static_cast<int>(grpc::StatusCode::INVALID_ARGUMENT));
+  for (const char* id : {"g1", "g2", "g3"})
+    EXPECT_TRUE(by_id[id].has_analysis()) << id;
+  EXPECT_EQ(by_id["b1"].error().code(),
+            static_cast<int>(grpc::StatusCode::INVALID_ARGUMENT));
   EXPECT_EQ(by_id["b1"].error().message(), "message.text is empty");
   EXPECT_EQ(by_id["b1"].sequence(), 1u);
-  EXPECT_EQ(by_id["b2"].error().code(), static_cast<int>(grpc::StatusCode::INVALID_ARGUMENT));
+  EXPECT_EQ(by_id["b2"].error().code(),
+            static_cast<int>(grpc::StatusCode::INVALID_ARGUMENT));
   EXPECT_THAT(by_id["b2"].error().message(), HasSubstr("not valid UTF-8"));
 }
 
 TEST_F(ServiceTest, ClientCancelMidStreamLeavesServerServing) {
   auto stream = client_->OpenStream();
   for (int i = 0; i < 40; ++i) {
-    if (!stream->Write(Message(absl::StrCat("c", i), "is anyone online right now"))) break;
+    if (!stream->Write(
+            Message(absl::StrCat("c", i), "is anyone online right now")))
+      break;
   }
   v1::StreamAnalyzeResponse response;
   ASSERT_TRUE(stream->Read(&response));
@@ -203,7 +213,10 @@ TEST_F(ServiceTest, ConcurrentCallersAreAllAnswered) {
   for (int t = 0; t < 4; ++t) {
     callers.emplace_back([&, t] {
       for (int i = 0; i < 25; ++i) {
-        if (client_->Analyze(Message(absl::StrCat(t, "-", i), "anyone up for ranked?")).ok()) {
+        if (client_
+                ->Analyze(
+                    Message(absl::StrCat(t, "-", i), "anyone up for ranked?"))
+                .ok()) {
           ok.fetch_add(1);
         }
       }
@@ -215,7 +228,8 @@ TEST_F(ServiceTest, ConcurrentCallersAreAllAnswered) {
 
 TEST_F(ServiceTest, GetStatusReportsWarmModelsAndCounters) {
   ASSERT_TRUE(client_->Analyze(Message("s1", "hello")).ok());
-  ASSERT_TRUE(client_->Analyze(Message("s1-again", "hello")).ok());  // a cache hit
+  ASSERT_TRUE(
+      client_->Analyze(Message("s1-again", "hello")).ok());  // a cache hit
   ASSERT_FALSE(client_->Analyze(Message("s2", "")).ok());
   auto status = client_->GetStatus();
   ASSERT_TRUE(status.ok()) << status.status();
@@ -226,7 +240,8 @@ TEST_F(ServiceTest, GetStatusReportsWarmModelsAndCounters) {
   EXPECT_GT(status->startup_time_us(), 0);
   EXPECT_GE(status->requests_served(), 1u);
   EXPECT_GE(status->errors().at("INVALID_ARGUMENT"), 1u);
-  EXPECT_EQ(status->worker_threads(), 2 * status->models_size());  // 2 handles each
+  EXPECT_EQ(status->worker_threads(),
+            2 * status->models_size());  // 2 handles each
   EXPECT_EQ(status->torch_threads(), 1);
   EXPECT_THAT(status->blas(), HasSubstr("blas"));
   EXPECT_FALSE(status->blas_is_reference());  // setup installs OpenBLAS

@@ -18,11 +18,13 @@ TEST(ServingStateTest, StreamWindowShrinksSoStreamsHoldAtMostHalfTheQueue) {
   ServingState state(nullptr, 32, 256, 1024);
   EXPECT_EQ(state.stream_window(), 32);
   std::vector<IdleStream> streams(200);
-  for (int i = 0; i < 16; ++i) ASSERT_TRUE(state.RegisterStream(&streams[i]).ok());
+  for (int i = 0; i < 16; ++i)
+    ASSERT_TRUE(state.RegisterStream(&streams[i]).ok());
   EXPECT_EQ(state.stream_window(), 32);  // 16 x 32 = 512
   ASSERT_TRUE(state.RegisterStream(&streams[16]).ok());
   EXPECT_EQ(state.stream_window(), 30);  // 512 / 17
-  for (int i = 17; i < 200; ++i) ASSERT_TRUE(state.RegisterStream(&streams[i]).ok());
+  for (int i = 17; i < 200; ++i)
+    ASSERT_TRUE(state.RegisterStream(&streams[i]).ok());
   EXPECT_EQ(state.stream_window(), 2);  // 512 / 200
   for (int i = 0; i < 190; ++i) state.UnregisterStream(&streams[i]);
   EXPECT_EQ(state.stream_window(), 32);
@@ -40,7 +42,8 @@ TEST(ServingStateTest, RegisterPastTheLimitIsResourceExhausted) {
   IdleStream a, b, c;
   ASSERT_TRUE(state.RegisterStream(&a).ok());
   ASSERT_TRUE(state.RegisterStream(&b).ok());
-  EXPECT_EQ(state.RegisterStream(&c).code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(state.RegisterStream(&c).code(),
+            absl::StatusCode::kResourceExhausted);
   state.StartDraining();
   state.UnregisterStream(&a);
   EXPECT_EQ(state.RegisterStream(&c).code(), absl::StatusCode::kUnavailable);

@@ -66,11 +66,13 @@ struct StreamOutcome {
 };
 
 // Writes `frames` one after another, half-closes, and reads every answer.
-class RawStream final : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer> {
+class RawStream final
+    : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer> {
  public:
   RawStream(grpc::GenericStub* stub, std::vector<std::string> frames)
       : frames_(std::move(frames)) {
-    stub->PrepareBidiStreamingCall(&context_, kStream, grpc::StubOptions(), this);
+    stub->PrepareBidiStreamingCall(&context_, kStream, grpc::StubOptions(),
+                                   this);
     StartRead(&in_);
     WriteNext();
     StartCall();
@@ -119,7 +121,8 @@ class WireTest : public ::testing::Test {
  protected:
   WireTest() : model_(std::make_shared<FakeModelState>()) {
     model_->logits = {2.0f, 0.0f};
-    const std::string dir = WriteModelDir({{"only", {{"calm", 0.0f}, {"danger", 1.0f}}}});
+    const std::string dir =
+        WriteModelDir({{"only", {{"calm", 0.0f}, {"danger", 1.0f}}}});
     ServerOptions options;
     options.shutdown_grace_ms = 0;
     options.listen = "127.0.0.1:0";
@@ -170,8 +173,9 @@ TEST_F(WireTest, UnparseableAnalyzeRequestIsInvalidArgumentAndCounted) {
   for (const std::string& bytes : {kGarbage, Truncated(), NestedTooDeep()}) {
     const grpc::Status status = Unary(kAnalyze, bytes);
     EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
-    EXPECT_THAT(status.error_message(),
-                HasSubstr("the request is not a valid lantern.v1.AnalyzeRequest"));
+    EXPECT_THAT(
+        status.error_message(),
+        HasSubstr("the request is not a valid lantern.v1.AnalyzeRequest"));
   }
   EXPECT_EQ(InvalidArgumentCount(), 3u);
 }
@@ -203,7 +207,8 @@ TEST_F(WireTest, ValidRawAnalyzeRequestIsAnswered) {
   EXPECT_EQ(response.analysis().level(), v1::CRISIS_LEVEL_NONE);
 }
 
-TEST_F(WireTest, BadStreamFrameEndsStreamWithInvalidArgumentAfterEarlierAnswers) {
+TEST_F(WireTest,
+       BadStreamFrameEndsStreamWithInvalidArgumentAfterEarlierAnswers) {
   for (const std::string& bad : {kGarbage, Truncated(), NestedTooDeep()}) {
     const StreamOutcome outcome =
         Stream({StreamRequest("a", "one"), StreamRequest("b", "two"),

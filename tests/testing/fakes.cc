@@ -22,7 +22,8 @@ FakeBackend::FakeBackend(std::shared_ptr<FakeModelState> state)
 FakeBackend::~FakeBackend() { state_->instances.fetch_sub(1); }
 
 absl::StatusOr<std::vector<std::vector<float>>> FakeBackend::Forward(
-    const std::vector<std::vector<int64_t>>& rows, int64_t length, int64_t /*pad_id*/) {
+    const std::vector<std::vector<int64_t>>& rows, int64_t length,
+    int64_t /*pad_id*/) {
   if (absl::Notification* gate = state_->gate; gate != nullptr) {
     state_->at_gate.fetch_add(1);
     gate->WaitForNotification();
@@ -30,7 +31,8 @@ absl::StatusOr<std::vector<std::vector<float>>> FakeBackend::Forward(
   }
   const int now = state_->concurrent.fetch_add(1) + 1;
   int seen = state_->max_concurrent.load();
-  while (now > seen && !state_->max_concurrent.compare_exchange_weak(seen, now)) {
+  while (now > seen &&
+         !state_->max_concurrent.compare_exchange_weak(seen, now)) {
   }
   state_->forward_calls.fetch_add(1);
   {
@@ -49,7 +51,8 @@ absl::StatusOr<std::vector<std::vector<float>>> FakeBackend::Forward(
       return absl::InternalError("more ids than the sequence length");
     }
     out.push_back(state_->logits);
-    if (state_->logits_follow_length) out.back()[0] += static_cast<float>(row.size());
+    if (state_->logits_follow_length)
+      out.back()[0] += static_cast<float>(row.size());
   }
   if (state_->fail.load()) return absl::InternalError("fake model failure");
   return out;
@@ -92,13 +95,17 @@ std::string WriteModelDir(const std::vector<FakeModelSpec>& models) {
     names.push_back(absl::StrCat("\"", m.name, "\""));
     std::vector<std::string> labels;
     for (const auto& [name, risk] : m.labels) {
-      labels.push_back(absl::StrCat("{\"name\": \"", name, "\", \"risk\": ", risk, "}"));
+      labels.push_back(
+          absl::StrCat("{\"name\": \"", name, "\", \"risk\": ", risk, "}"));
     }
     fs::create_directories(dir / m.name);
     std::ofstream(dir / m.name / "model.json")
-        << "{\"name\": \"" << m.name << "\", \"version\": \"7\", \"role\": \"test\","
-        << " \"file\": \"model.pt\", \"tokenizer\": {\"type\": \"sentencepiece\","
-        << " \"model\": \"../tok.model\", \"padId\": 0, \"bosId\": -1, \"eosId\": -1},"
+        << "{\"name\": \"" << m.name
+        << "\", \"version\": \"7\", \"role\": \"test\","
+        << " \"file\": \"model.pt\", \"tokenizer\": {\"type\": "
+           "\"sentencepiece\","
+        << " \"model\": \"../tok.model\", \"padId\": 0, \"bosId\": -1, "
+           "\"eosId\": -1},"
         << " \"labels\": [" << absl::StrJoin(labels, ", ") << "],"
         << " \"maxTokens\": " << m.max_tokens << ", \"weight\": " << m.weight
         << ", \"handles\": " << m.handles << "}";
@@ -115,8 +122,8 @@ core::EngineDeps FakeDeps(
     std::map<std::string, std::shared_ptr<FakeModelState>> states_by_name) {
   std::map<std::string, std::shared_ptr<FakeModelState>> by_path;
   for (auto& [name, state] : states_by_name) {
-    by_path[std::filesystem::weakly_canonical(
-                std::filesystem::path(model_dir) / name / "model.pt")
+    by_path[std::filesystem::weakly_canonical(std::filesystem::path(model_dir) /
+                                              name / "model.pt")
                 .string()] = state;
   }
   core::EngineDeps deps;

@@ -6,8 +6,8 @@
 #include <atomic>
 #include <functional>
 #include <map>
-#include <mutex>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -25,7 +25,7 @@ struct FakeModelState {
   std::vector<float> logits;
   // When set, Forward returns this error instead (after warm-up).
   std::atomic<bool> fail{false};
-  std::atomic<int> instances{0};     // backends created
+  std::atomic<int> instances{0};      // backends created
   std::atomic<int> forward_calls{0};  // all Forward calls, warm-up included
   std::atomic<int> max_concurrent{0};
   std::atomic<int> concurrent{0};

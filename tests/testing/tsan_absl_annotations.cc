@@ -34,7 +34,8 @@ template <typename Fn>
 Fn Real(const char* mangled) {
   void* fn = dlsym(RTLD_NEXT, mangled);
   if (fn == nullptr) {
-    std::fprintf(stderr, "tsan_absl_annotations: %s not found; abseil's ABI changed?\n",
+    std::fprintf(stderr,
+                 "tsan_absl_annotations: %s not found; abseil's ABI changed?\n",
                  mangled);
     std::abort();
   }
@@ -65,7 +66,8 @@ auto ReleaseWhile(absl::Mutex* mu, unsigned flags, Wait wait) {
 void* NotifiedFlag(const absl::Notification* n) {
   static_assert(sizeof(absl::Notification) == 2 * sizeof(absl::Mutex),
                 "absl::Notification is no longer {Mutex, atomic<bool>}");
-  return const_cast<char*>(reinterpret_cast<const char*>(n) + sizeof(absl::Mutex));
+  return const_cast<char*>(reinterpret_cast<const char*>(n) +
+                           sizeof(absl::Mutex));
 }
 
 }  // namespace
@@ -106,7 +108,8 @@ bool Mutex::ReaderTryLock() {
   LANTERN_REAL(bool (*)(Mutex*), LANTERN_ABSL_NS "5Mutex13ReaderTryLockEv");
   __tsan_mutex_pre_lock(this, kRead | kTry);
   const bool locked = real(this);
-  __tsan_mutex_post_lock(this, locked ? kRead | kTry : kRead | kTry | kTryFailed, 0);
+  __tsan_mutex_post_lock(this,
+                         locked ? kRead | kTry : kRead | kTry | kTryFailed, 0);
   return locked;
 }
 
@@ -126,8 +129,8 @@ void Mutex::LockWhen(const Condition& cond) {
 }
 
 bool Mutex::LockWhenWithTimeout(const Condition& cond, Duration timeout) {
-  LANTERN_REAL(bool (*)(Mutex*, const Condition&, Duration),
-               LANTERN_ABSL_NS "5Mutex19LockWhenWithTimeoutERKNS0_9ConditionENS0_8DurationE");
+  LANTERN_REAL(bool (*)(Mutex*, const Condition&, Duration), LANTERN_ABSL_NS
+               "5Mutex19LockWhenWithTimeoutERKNS0_9ConditionENS0_8DurationE");
   __tsan_mutex_pre_lock(this, 0);
   const bool met = real(this, cond, timeout);
   __tsan_mutex_post_lock(this, 0, 0);
@@ -135,8 +138,8 @@ bool Mutex::LockWhenWithTimeout(const Condition& cond, Duration timeout) {
 }
 
 bool Mutex::LockWhenWithDeadline(const Condition& cond, Time deadline) {
-  LANTERN_REAL(bool (*)(Mutex*, const Condition&, Time),
-               LANTERN_ABSL_NS "5Mutex20LockWhenWithDeadlineERKNS0_9ConditionENS0_4TimeE");
+  LANTERN_REAL(bool (*)(Mutex*, const Condition&, Time), LANTERN_ABSL_NS
+               "5Mutex20LockWhenWithDeadlineERKNS0_9ConditionENS0_4TimeE");
   __tsan_mutex_pre_lock(this, 0);
   const bool met = real(this, cond, deadline);
   __tsan_mutex_post_lock(this, 0, 0);
@@ -161,14 +164,14 @@ void Mutex::Await(const Condition& cond) {
 }
 
 bool Mutex::AwaitWithTimeout(const Condition& cond, Duration timeout) {
-  LANTERN_REAL(bool (*)(Mutex*, const Condition&, Duration),
-               LANTERN_ABSL_NS "5Mutex16AwaitWithTimeoutERKNS0_9ConditionENS0_8DurationE");
+  LANTERN_REAL(bool (*)(Mutex*, const Condition&, Duration), LANTERN_ABSL_NS
+               "5Mutex16AwaitWithTimeoutERKNS0_9ConditionENS0_8DurationE");
   return ReleaseWhile(this, 0, [&] { return real(this, cond, timeout); });
 }
 
 bool Mutex::AwaitWithDeadline(const Condition& cond, Time deadline) {
-  LANTERN_REAL(bool (*)(Mutex*, const Condition&, Time),
-               LANTERN_ABSL_NS "5Mutex17AwaitWithDeadlineERKNS0_9ConditionENS0_4TimeE");
+  LANTERN_REAL(bool (*)(Mutex*, const Condition&, Time), LANTERN_ABSL_NS
+               "5Mutex17AwaitWithDeadlineERKNS0_9ConditionENS0_4TimeE");
   return ReleaseWhile(this, 0, [&] { return real(this, cond, deadline); });
 }
 
@@ -179,7 +182,8 @@ Mutex::~Mutex() {
 }
 
 void CondVar::Wait(Mutex* mu) {
-  LANTERN_REAL(void (*)(CondVar*, Mutex*), LANTERN_ABSL_NS "7CondVar4WaitEPNS0_5MutexE");
+  LANTERN_REAL(void (*)(CondVar*, Mutex*),
+               LANTERN_ABSL_NS "7CondVar4WaitEPNS0_5MutexE");
   ReleaseWhile(mu, 0, [&] {
     real(this, mu);
     return true;
@@ -187,19 +191,20 @@ void CondVar::Wait(Mutex* mu) {
 }
 
 bool CondVar::WaitWithTimeout(Mutex* mu, Duration timeout) {
-  LANTERN_REAL(bool (*)(CondVar*, Mutex*, Duration),
-               LANTERN_ABSL_NS "7CondVar15WaitWithTimeoutEPNS0_5MutexENS0_8DurationE");
+  LANTERN_REAL(bool (*)(CondVar*, Mutex*, Duration), LANTERN_ABSL_NS
+               "7CondVar15WaitWithTimeoutEPNS0_5MutexENS0_8DurationE");
   return ReleaseWhile(mu, 0, [&] { return real(this, mu, timeout); });
 }
 
 bool CondVar::WaitWithDeadline(Mutex* mu, Time deadline) {
-  LANTERN_REAL(bool (*)(CondVar*, Mutex*, Time),
-               LANTERN_ABSL_NS "7CondVar16WaitWithDeadlineEPNS0_5MutexENS0_4TimeE");
+  LANTERN_REAL(bool (*)(CondVar*, Mutex*, Time), LANTERN_ABSL_NS
+               "7CondVar16WaitWithDeadlineEPNS0_5MutexENS0_4TimeE");
   return ReleaseWhile(mu, 0, [&] { return real(this, mu, deadline); });
 }
 
 void Notification::Notify() {
-  LANTERN_REAL(void (*)(Notification*), LANTERN_ABSL_NS "12Notification6NotifyEv");
+  LANTERN_REAL(void (*)(Notification*),
+               LANTERN_ABSL_NS "12Notification6NotifyEv");
   __tsan_release(NotifiedFlag(this));
   real(this);
 }
@@ -212,16 +217,16 @@ void Notification::WaitForNotification() const {
 }
 
 bool Notification::WaitForNotificationWithTimeout(Duration timeout) const {
-  LANTERN_REAL(bool (*)(const Notification*, Duration),
-               LANTERN_ABSL_CONST_NS "12Notification30WaitForNotificationWithTimeoutENS0_8DurationE");
+  LANTERN_REAL(bool (*)(const Notification*, Duration), LANTERN_ABSL_CONST_NS
+               "12Notification30WaitForNotificationWithTimeoutENS0_8DurationE");
   const bool notified = real(this, timeout);
   if (notified) __tsan_acquire(NotifiedFlag(this));
   return notified;
 }
 
 bool Notification::WaitForNotificationWithDeadline(Time deadline) const {
-  LANTERN_REAL(bool (*)(const Notification*, Time),
-               LANTERN_ABSL_CONST_NS "12Notification31WaitForNotificationWithDeadlineENS0_4TimeE");
+  LANTERN_REAL(bool (*)(const Notification*, Time), LANTERN_ABSL_CONST_NS
+               "12Notification31WaitForNotificationWithDeadlineENS0_4TimeE");
   const bool notified = real(this, deadline);
   if (notified) __tsan_acquire(NotifiedFlag(this));
   return notified;
