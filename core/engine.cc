@@ -43,7 +43,7 @@ absl::Status ValidateOptions(const EngineOptions& o) {
     return absl::InvalidArgumentError("warm-up runs must be >= 1");
   if (o.cache_entries < 0)
     return absl::InvalidArgumentError("cache entries must be >= 0");
-  return absl::OkStatus();
+  return o.context.Validate();
 }
 
 }  // namespace
@@ -180,6 +180,8 @@ Engine::Engine(EngineOptions options, EngineDeps deps, ModelDirectory directory,
     : options_(std::move(options)),
       deps_(std::move(deps)),
       ensemble_(std::move(ensemble)),
+      context_rules_(options_.context,
+                     [this](float score) { return ensemble_.LevelFor(score); }),
       cues_(std::move(cues)) {
   for (LoadedModelSpec& spec : directory.models) {
     auto entry = std::make_unique<ModelEntry>();
@@ -193,6 +195,13 @@ Engine::Engine(EngineOptions options, EngineDeps deps, ModelDirectory directory,
 }
 
 Engine::~Engine() { Shutdown(); }
+
+void Engine::AddContext(absl::Span<const PriorScore> history, absl::Time sent,
+                        Analysis* analysis) const {
+  analysis->context =
+      context_rules_.Evaluate(history, sent, analysis->verdict.score);
+  ApplyContext(*analysis->context, &analysis->verdict);
+}
 
 absl::Status Engine::LoadTokenizers() {
   // Models that name the same tokenizer file share one instance, and each

@@ -29,6 +29,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "core/conversation.h"
 #include "core/cues.h"
 #include "core/ensemble.h"
 #include "core/model_backend.h"
@@ -64,6 +65,8 @@ struct EngineOptions {
   // Verdicts kept in the result cache (keyed on a digest of the normalised
   // text and the model set; never the text itself). 0 disables it.
   int cache_entries = 16384;
+  // Conversation context bounds and window (core/conversation.h).
+  ContextOptions context;
 };
 
 // Test seams. Empty members mean the real implementation (TorchScript,
@@ -97,6 +100,8 @@ struct Analysis {
   Verdict verdict;
   int64_t processing_time_us = 0;
   std::string ensemble_version;
+  // Set by Engine::AddContext().
+  std::optional<ConversationContext> context;
 };
 
 // Called exactly once: on a runner thread, or on the thread that called
@@ -159,6 +164,15 @@ class Engine {
 
   EngineStats Stats() const;
 
+  // Reads `analysis` in the light of its author's earlier messages
+  // (`history`, see ContextRules::Evaluate) for a message sent at `sent`:
+  // sets analysis->context and raises the verdict as the rules say. The
+  // result cache holds verdicts before this step, so a cached verdict is
+  // never served without its context.
+  void AddContext(absl::Span<const PriorScore> history, absl::Time sent,
+                  Analysis* analysis) const;
+  const ContextOptions& context_options() const { return options_.context; }
+
   // Refuses new work, finishes everything queued. Idempotent.
   void Shutdown();
 
@@ -185,6 +199,7 @@ class Engine {
   const EngineOptions options_;
   const EngineDeps deps_;
   const Ensemble ensemble_;
+  const ContextRules context_rules_;
   const std::optional<CueMatcher>
       cues_;  // When ensemble.json names a cue file.
   // Verdicts without cue factors (those depend on the exact text), never

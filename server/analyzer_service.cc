@@ -1,7 +1,13 @@
 #include "server/analyzer_service.h"
 
+#include <functional>
+#include <memory>
+#include <optional>
 #include <utility>
+#include <vector>
 
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "server/convert.h"
 #include "server/options.h"
 #include "server/stream_reactor.h"
@@ -22,6 +28,138 @@ absl::Status CallEndOr(const grpc::CallbackServerContext& context,
   return absl::CancelledError(
       "the call was cancelled before its request arrived");
 }
+
+// InvalidArgument when AnalyzeRequest.history breaks a rule of the proto:
+// too many entries, a missing sent_at (on an entry, or on the message when
+// history is given), an entry sent after the message, a score outside 0..1,
+// or neither text nor score.
+absl::Status CheckHistory(const v1::AnalyzeRequest& request, int max_messages) {
+  const int n = request.history_size();
+  if (n == 0) return absl::OkStatus();
+  if (n > max_messages) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("history has ", n, " messages; this server takes at most ",
+                     max_messages, " (--context-messages)"));
+  }
+  if (!request.message().has_sent_at()) {
+    return absl::InvalidArgumentError(
+        "message.sent_at is required when history is given");
+  }
+  const absl::Time sent = FromProtoTime(request.message().sent_at());
+  for (int i = 0; i < n; ++i) {
+    const v1::PriorMessage& prior = request.history(i);
+    const std::string where = absl::StrCat("history[", i, "]");
+    if (!prior.message().has_sent_at()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(where, ".message.sent_at is required"));
+    }
+    if (FromProtoTime(prior.message().sent_at()) > sent) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(where, " was sent after the message"));
+    }
+    if (prior.has_score()) {
+      if (!(prior.score() >= 0.0f && prior.score() <= 1.0f)) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(where, ".score must be within 0..1"));
+      }
+    } else if (prior.message().text().empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(where, ".message.text is required unless score is set"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// One Analyze call: its message and the history entries without a score
+// go to the engine together; the last answer to arrive finishes the call.
+class UnaryAnalysis : public std::enable_shared_from_this<UnaryAnalysis> {
+ public:
+  using Finish = std::function<void(absl::StatusOr<core::Analysis>)>;
+
+  UnaryAnalysis(const ServingState& state, const v1::AnalyzeRequest& request,
+                Finish finish)
+      : state_(state),
+        has_person_(!request.message().user_id().empty()),
+        sent_(request.message().has_sent_at()
+                  ? FromProtoTime(request.message().sent_at())
+                  : absl::Now()),
+        finish_(std::move(finish)) {
+    for (const v1::PriorMessage& prior : request.history()) {
+      history_.push_back(
+          {FromProtoTime(prior.message().sent_at()), prior.score()});
+    }
+  }
+
+  // Submits the work; `finish` runs exactly once, maybe before this
+  // returns.
+  void Start(const v1::AnalyzeRequest& request,
+             const core::AnalysisRequest& base) {
+    std::vector<int> to_analyse;
+    for (int i = 0; i < request.history_size(); ++i) {
+      if (!request.history(i).has_score()) to_analyse.push_back(i);
+    }
+    {
+      absl::MutexLock lock(&mu_);
+      pending_ = static_cast<int>(to_analyse.size()) + 1;
+    }
+    for (int i : to_analyse) {
+      core::AnalysisRequest work = base;
+      work.message = ToCoreMessage(request.history(i).message());
+      SubmitOne(std::move(work), i);
+    }
+    core::AnalysisRequest work = base;
+    work.message = ToCoreMessage(request.message());
+    SubmitOne(std::move(work), -1);
+  }
+
+ private:
+  // `index` is the history entry, or -1 for the message itself.
+  void SubmitOne(core::AnalysisRequest work, int index) {
+    auto self = shared_from_this();
+    const absl::Status submitted = state_.engine().Submit(
+        std::move(work), [self, index](absl::StatusOr<core::Analysis> result) {
+          self->Arrive(index, std::move(result));
+        });
+    if (!submitted.ok()) Arrive(index, submitted);
+  }
+
+  void Arrive(int index, absl::StatusOr<core::Analysis> result) {
+    {
+      absl::MutexLock lock(&mu_);
+      if (!result.ok()) {
+        if (status_.ok()) {
+          status_ = index < 0
+                        ? result.status()
+                        : absl::Status(result.status().code(),
+                                       absl::StrCat("history[", index, "]: ",
+                                                    result.status().message()));
+        }
+      } else if (index < 0) {
+        analysis_ = *std::move(result);
+      } else {
+        history_[index].score = result->verdict.score;
+      }
+      if (--pending_ > 0) return;
+    }
+    // The last answer: nothing else touches the members now.
+    if (!status_.ok()) {
+      finish_(status_);
+      return;
+    }
+    if (has_person_) state_.engine().AddContext(history_, sent_, &*analysis_);
+    finish_(*std::move(analysis_));
+  }
+
+  const ServingState& state_;
+  const bool has_person_;
+  const absl::Time sent_;
+  const Finish finish_;
+  absl::Mutex mu_;
+  int pending_ ABSL_GUARDED_BY(mu_) = 0;
+  std::vector<core::PriorScore> history_;
+  std::optional<core::Analysis> analysis_;
+  absl::Status status_;
+};
 
 }  // namespace
 
@@ -48,16 +186,19 @@ grpc::ServerUnaryReactor* AnalyzerService::Analyze(
   absl::Status parsed = ParseFrame(*request_frame, "the request", &request);
   if (parsed.ok())
     parsed = CheckRequiredFields(request.has_message(), request.message());
+  if (parsed.ok()) {
+    parsed =
+        CheckHistory(request, state_->engine().context_options().max_messages);
+  }
   if (!parsed.ok()) {
     fail(CallEndOr(*context, parsed));
     return reactor;
   }
   core::AnalysisRequest work;
-  work.message = ToCoreMessage(request.message());
   work.deadline = DeadlineFromChrono(context->deadline());
   work.is_cancelled = [context] { return context->IsCancelled(); };
-  const absl::Status submitted = state_->engine().Submit(
-      std::move(work),
+  auto call = std::make_shared<UnaryAnalysis>(
+      *state_, request,
       [this, reactor, response_frame](absl::StatusOr<core::Analysis> result) {
         if (result.ok()) {
           v1::AnalyzeResponse response;
@@ -67,7 +208,7 @@ grpc::ServerUnaryReactor* AnalyzerService::Analyze(
         state_->Record(result.status());
         reactor->Finish(ToGrpcStatus(result.status()));
       });
-  if (!submitted.ok()) fail(submitted);
+  call->Start(request, work);
   return reactor;
 }
 
@@ -150,6 +291,14 @@ void FillStatus(const ServingState& state, v1::GetStatusResponse* response) {
   cache->set_evictions(stats.cache.evictions);
   cache->set_entries(stats.cache.size);
   cache->set_capacity(stats.cache.capacity);
+  const core::ContextBudget::Stats context = state.context_stats();
+  v1::ContextStatus* c = response->mutable_context();
+  c->set_people(context.people);
+  c->set_capacity(context.capacity);
+  c->set_records(context.records);
+  c->set_people_evicted(context.people_evicted);
+  c->set_records_evicted(context.records_evicted);
+  c->set_records_expired(context.records_expired);
   response->set_blas(state.blas().library);
   response->set_blas_is_reference(state.blas().is_reference);
 }

@@ -106,6 +106,37 @@ void ToProto(const core::Analysis& analysis, v1::Analysis* out) {
   out->set_degraded(v.degraded);
   out->set_processing_time_us(analysis.processing_time_us);
   out->set_ensemble_version(analysis.ensemble_version);
+  if (analysis.context.has_value()) {
+    ToProto(*analysis.context, out->mutable_context());
+  }
+}
+
+void ToProto(const core::ConversationContext& context,
+             v1::ConversationContext* out) {
+  out->set_prior_messages(context.prior_messages);
+  out->set_message_level(ToProtoLevel(context.message_level));
+  switch (context.trend) {
+    case core::Trend::kRising:
+      out->set_trend(v1::TREND_RISING);
+      break;
+    case core::Trend::kSteady:
+      out->set_trend(v1::TREND_STEADY);
+      break;
+    case core::Trend::kFalling:
+      out->set_trend(v1::TREND_FALLING);
+      break;
+    case core::Trend::kUnspecified:
+      break;
+  }
+  out->set_trend_slope(context.trend_slope);
+  out->set_escalated(context.level > context.message_level);
+  out->set_peak_score(context.peak_score);
+  out->set_seconds_since_peak(absl::ToInt64Seconds(context.since_peak));
+  for (const std::string& factor : context.factors) out->add_factors(factor);
+}
+
+absl::Time FromProtoTime(const google::protobuf::Timestamp& t) {
+  return absl::FromUnixSeconds(t.seconds()) + absl::Nanoseconds(t.nanos());
 }
 
 absl::Time DeadlineFromChrono(std::chrono::system_clock::time_point deadline) {

@@ -39,6 +39,10 @@ core::Message ToCoreMessage(const v1::ChatMessage& message);
 v1::CrisisLevel ToProtoLevel(core::Level level);
 
 void ToProto(const core::Analysis& analysis, v1::Analysis* out);
+void ToProto(const core::ConversationContext& context,
+             v1::ConversationContext* out);
+
+absl::Time FromProtoTime(const google::protobuf::Timestamp& t);
 
 // gRPC reports "no deadline" as a far-future time point; that becomes
 // absl::InfiniteFuture().

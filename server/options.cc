@@ -71,6 +71,31 @@ po::options_description Describe(ServerOptions& o, std::string& config_file) {
       "UNAVAILABLE while the port stays open, before it closes (0 = close at "
       "once; "
       "a second signal ends it early).")(
+      "stream-channel-in-flight",
+      po::value(&o.stream_channel_in_flight)
+          ->default_value(o.stream_channel_in_flight),
+      "Messages of one channel in the models at once, per stream; the rest "
+      "wait while other channels' messages go ahead.")(
+      "context-messages",
+      po::value(&o.context_messages)->default_value(o.context_messages),
+      "Conversation context: earlier messages per person (channel and user) "
+      "considered and remembered (1..256; also the most AnalyzeRequest.history "
+      "may hold).")(
+      "context-window-minutes",
+      po::value(&o.context_window_minutes)
+          ->default_value(o.context_window_minutes),
+      "Conversation context: how far back earlier messages count (1..10080).")(
+      "context-people",
+      po::value(&o.context_people)->default_value(o.context_people),
+      "Conversation context: people one stream remembers; the least recently "
+      "seen is forgotten first.")(
+      "context-total-people",
+      po::value(&o.context_total_people)->default_value(o.context_total_people),
+      "Conversation context: people remembered over all streams together.")(
+      "shared-context",
+      po::value(&o.shared_context)->default_value(o.shared_context),
+      "Share one conversation context among all streams (true/false); by "
+      "default each stream has its own, forgotten when it ends.")(
       "max-streams", po::value(&o.max_streams)->default_value(o.max_streams),
       "StreamAnalyze calls open at once, server-wide; more get "
       "RESOURCE_EXHAUSTED.")(
@@ -132,6 +157,11 @@ absl::Status Validate(const ServerOptions& o) {
         {o.max_queue, "max-queue"},
         {o.stream_window, "stream-window"},
         {o.max_streams, "max-streams"},
+        {o.stream_channel_in_flight, "stream-channel-in-flight"},
+        {o.context_messages, "context-messages"},
+        {o.context_window_minutes, "context-window-minutes"},
+        {o.context_people, "context-people"},
+        {o.context_total_people, "context-total-people"},
         {o.max_calls_per_connection, "max-calls-per-connection"},
         {o.memory_quota_mb, "memory-quota-mb"},
         {o.max_batch, "max-batch"}}) {
@@ -151,6 +181,12 @@ absl::Status Validate(const ServerOptions& o) {
   if (o.max_message_chars > (1 << 24)) {
     return absl::InvalidArgumentError(absl::StrCat(
         "--max-message-chars must be <= 16777216, got ", o.max_message_chars));
+  }
+  if (o.context_messages > 256 || o.context_window_minutes > 7 * 24 * 60 ||
+      o.context_people > 1000000 || o.context_total_people > 1000000) {
+    return absl::InvalidArgumentError(
+        "--context-messages must be <= 256, --context-window-minutes <= "
+        "10080, --context-people and --context-total-people <= 1000000");
   }
   if (o.shutdown_grace_ms < 0) {
     return absl::InvalidArgumentError("--shutdown-grace-ms must be >= 0");

@@ -44,6 +44,17 @@ struct ServerOptions {
   // StreamAnalyze calls open at once, server-wide; more get
   // RESOURCE_EXHAUSTED.
   int max_streams = 256;
+  // Messages of one channel in the models at once, per stream; the rest
+  // wait in the stream while other channels go ahead.
+  int stream_channel_in_flight = 8;
+  // Conversation context (core/conversation.h): earlier messages considered
+  // per person, how far back, people remembered per stream and server-wide,
+  // and whether all streams share one context.
+  int context_messages = 16;
+  int context_window_minutes = 24 * 60;
+  int context_people = 1024;
+  int context_total_people = 100000;
+  bool shared_context = false;
   // Calls (HTTP/2 streams) open at once on one connection; a client's
   // further calls wait in its own queue.
   int max_calls_per_connection = 100;

@@ -31,6 +31,9 @@ core::EngineOptions ToEngineOptions(const ServerOptions& o) {
   e.cache_entries = o.cache_entries;
   e.batching.max_batch = o.max_batch;
   e.batching.max_delay = absl::Microseconds(o.batch_delay_us);
+  e.context.max_messages = o.context_messages;
+  e.context.window = absl::Minutes(o.context_window_minutes);
+  e.context.max_people = o.context_people;
   return e;
 }
 
@@ -92,8 +95,11 @@ Server::Server(const ServerOptions& options,
     : options_(options),
       engine_(std::move(engine)),
       auth_(std::move(auth)),
-      state_(engine_.get(), options.stream_window, options.max_streams,
-             options.max_queue),
+      state_(
+          engine_.get(),
+          StreamLimits{options.stream_window, options.max_streams,
+                       options.max_queue, options.stream_channel_in_flight,
+                       options.context_total_people, options.shared_context}),
       service_(&state_, auth_.get()),
       health_({kServiceName}),
       reflection_({kServiceName, "grpc.health.v1.Health",

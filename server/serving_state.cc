@@ -5,6 +5,31 @@
 #include "absl/strings/str_cat.h"
 
 namespace lantern::server {
+namespace {
+
+core::ContextOptions ContextOptionsOf(const core::Engine* engine) {
+  return engine != nullptr ? engine->context_options() : core::ContextOptions();
+}
+
+}  // namespace
+
+ServingState::ServingState(core::Engine* engine, const StreamLimits& limits)
+    : engine_(engine),
+      limits_(limits),
+      streams_share_(std::max(1, limits.max_queue / 2)),
+      context_budget_(limits.context_total_people),
+      started_at_(absl::Now()) {
+  if (limits.shared_context) {
+    shared_context_ = std::make_shared<core::ContextStore>(
+        ContextOptionsOf(engine), &context_budget_);
+  }
+}
+
+std::shared_ptr<core::ContextStore> ServingState::NewStreamContext() {
+  if (shared_context_ != nullptr) return shared_context_;
+  return std::make_shared<core::ContextStore>(ContextOptionsOf(engine_),
+                                              &context_budget_);
+}
 
 void ServingState::Record(const absl::Status& status) {
   if (status.ok()) {
@@ -56,9 +81,9 @@ absl::Status ServingState::RegisterStream(Drainable* stream) {
         "reconnect to "
         "send more");
   }
-  if (streams_.size() >= static_cast<size_t>(max_streams_)) {
+  if (streams_.size() >= static_cast<size_t>(limits_.max_streams)) {
     return absl::ResourceExhaustedError(
-        absl::StrCat("server has ", max_streams_,
+        absl::StrCat("server has ", limits_.max_streams,
                      " streams open, its limit; retry with backoff"));
   }
   streams_.insert(stream);

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <set>
 #include <string>
 
@@ -15,6 +16,7 @@
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "core/conversation.h"
 #include "core/engine.h"
 #include "core/model_backend.h"
 
@@ -33,16 +35,23 @@ class Drainable {
   virtual void FinishDrained() = 0;
 };
 
+// Bounds on streams (see ServerOptions for each).
+struct StreamLimits {
+  int stream_window = 32;
+  int max_streams = 256;
+  int max_queue = 1024;  // the engine's bound on messages in flight
+  int channel_in_flight = 8;
+  int context_total_people = 100000;
+  bool shared_context = false;
+};
+
 class ServingState {
  public:
-  // `max_queue`: the engine's bound on messages in flight.
-  ServingState(core::Engine* engine, int stream_window, int max_streams,
-               int max_queue)
-      : engine_(engine),
-        stream_window_(stream_window),
-        max_streams_(max_streams),
-        streams_share_(std::max(1, max_queue / 2)),
-        started_at_(absl::Now()) {}
+  // `engine` may be null in tests that never touch it or conversation
+  // context.
+  ServingState(core::Engine* engine, const StreamLimits& limits);
+
+  const StreamLimits& limits() const { return limits_; }
 
   core::Engine& engine() const { return *engine_; }
   // Messages one stream may have read but not yet answered, now:
@@ -51,7 +60,15 @@ class ServingState {
   // find room (200 streams that never read used to fill the queue).
   int stream_window() const {
     const int open = std::max(1, open_streams_.load());
-    return std::clamp(streams_share_ / open, 1, stream_window_);
+    return std::clamp(streams_share_ / open, 1, limits_.stream_window);
+  }
+
+  // The context store a new stream uses: the shared one with
+  // --shared-context, otherwise a new one of its own. Both count against
+  // the server-wide budget.
+  std::shared_ptr<core::ContextStore> NewStreamContext();
+  core::ContextBudget::Stats context_stats() const {
+    return context_budget_.stats();
   }
   absl::Time started_at() const { return started_at_; }
 
@@ -85,9 +102,10 @@ class ServingState {
 
  private:
   core::Engine* const engine_;
-  const int stream_window_;
-  const int max_streams_;
+  const StreamLimits limits_;
   const int streams_share_;  // of the engine queue, for all streams together
+  core::ContextBudget context_budget_;
+  std::shared_ptr<core::ContextStore> shared_context_;  // --shared-context
   std::atomic<int> open_streams_{0};
   const absl::Time started_at_;
   std::atomic<uint64_t> served_{0};

@@ -23,7 +23,8 @@ StreamReactor::StreamReactor(ServingState* state,
                              absl::StatusOr<std::string> caller)
     : state_(state),
       context_(context),
-      cancelled_flag_(std::make_shared<std::atomic<bool>>(false)) {
+      cancelled_flag_(std::make_shared<std::atomic<bool>>(false)),
+      context_store_(state->NewStreamContext()) {
   absl::Status registered = caller.status();
   if (registered.ok()) {
     caller_ = *std::move(caller);
@@ -88,30 +89,117 @@ void StreamReactor::Handle(const grpc::ByteBuffer& frame, uint64_t sequence) {
     return;
   }
   if (!caller_.empty()) state_->CountCaller(caller_);
-  v1::StreamAnalyzeResponse response;
-  response.set_message_id(EchoableId(request));
-  response.set_sequence(sequence);
+  auto item = std::make_unique<Item>();
+  item->response.set_message_id(EchoableId(request));
+  item->response.set_sequence(sequence);
   absl::Status status =
       CheckRequiredFields(request.has_message(), request.message());
-  if (!status.ok()) {
-    // Answered below.
-  } else if (state_->draining()) {
+  if (status.ok() && state_->draining()) {
     status =
         absl::UnavailableError("server is shutting down; message not analysed");
-  } else {
-    core::AnalysisRequest work;
-    work.message = ToCoreMessage(request.message());
-    work.deadline = DeadlineFromChrono(context_->deadline());
-    work.is_cancelled = [flag = cancelled_flag_] { return flag->load(); };
-    status = state_->engine().Submit(
-        std::move(work),
-        [this, response](absl::StatusOr<core::Analysis> result) mutable {
-          if (result.ok()) ToProto(*result, response.mutable_analysis());
-          Answer(std::move(response), result.status());
-        });
-    if (status.ok()) return;
   }
-  Answer(std::move(response), status);
+  const v1::ChatMessage& message = request.message();
+  if (status.ok()) {
+    item->work.message = ToCoreMessage(message);
+    item->work.deadline = DeadlineFromChrono(context_->deadline());
+    item->work.is_cancelled = [flag = cancelled_flag_] { return flag->load(); };
+    if (!message.user_id().empty()) {
+      item->has_person = true;
+      item->person = core::ContextStore::PersonKey(message.channel_id(),
+                                                   message.user_id());
+      item->sent = message.has_sent_at() ? FromProtoTime(message.sent_at())
+                                         : absl::Now();
+    }
+  } else {
+    item->done = true;
+    item->status = status;
+  }
+  const std::string& channel = message.channel_id();
+  Item* const raw = item.get();
+  bool submit = false;
+  std::vector<absl::Status> answered;
+  {
+    absl::MutexLock lock(&mu_);
+    Channel& ch = channels_[channel];
+    ch.items.push_back(std::move(item));
+    if (raw->done) {
+      answered = AnswerReadyLocked(channel);
+    } else if (ch.in_engine < state_->limits().channel_in_flight) {
+      ++ch.in_engine;
+      submit = true;
+    } else {
+      ch.waiting.push_back(raw);
+    }
+  }
+  for (const absl::Status& s : answered) state_->Record(s);
+  if (submit) Submit(channel, raw);
+  // The caller (OnReadDone) runs NextLocked() next, which writes whatever
+  // was answered here.
+}
+
+void StreamReactor::Submit(const std::string& channel, Item* item) {
+  const absl::Status status = state_->engine().Submit(
+      std::move(item->work),
+      [this, channel, item](absl::StatusOr<core::Analysis> result) {
+        Done(channel, item, std::move(result));
+      });
+  if (!status.ok()) Done(channel, item, status);
+}
+
+void StreamReactor::Done(const std::string& channel, Item* item,
+                         absl::StatusOr<core::Analysis> result) {
+  Item* next = nullptr;
+  std::vector<absl::Status> answered;
+  Actions actions;
+  {
+    absl::MutexLock lock(&mu_);
+    item->done = true;
+    item->status = result.status();
+    if (result.ok()) item->analysis = *std::move(result);
+    Channel& ch = channels_.at(channel);
+    --ch.in_engine;
+    if (!ch.waiting.empty()) {
+      next = ch.waiting.front();
+      ch.waiting.pop_front();
+      ++ch.in_engine;
+    }
+    answered = AnswerReadyLocked(channel);
+    actions = NextLocked();
+  }
+  for (const absl::Status& s : answered) state_->Record(s);
+  Run(actions);
+  if (next != nullptr) Submit(channel, next);
+}
+
+std::vector<absl::Status> StreamReactor::AnswerReadyLocked(
+    const std::string& channel) {
+  std::vector<absl::Status> answered;
+  auto it = channels_.find(channel);
+  std::deque<std::unique_ptr<Item>>& items = it->second.items;
+  while (!items.empty() && items.front()->done) {
+    Item& item = *items.front();
+    v1::StreamAnalyzeResponse& response = item.response;
+    if (item.status.ok()) {
+      core::Analysis& analysis = *item.analysis;
+      if (item.has_person) {
+        const std::vector<core::PriorScore> history =
+            context_store_->History(item.person, item.sent);
+        state_->engine().AddContext(history, item.sent, &analysis);
+        context_store_->Record(item.person,
+                               {item.sent, analysis.verdict.score});
+      }
+      ToProto(analysis, response.mutable_analysis());
+    } else {
+      response.mutable_error()->set_code(static_cast<int>(item.status.code()));
+      response.mutable_error()->set_message(std::string(item.status.message()));
+    }
+    answered.push_back(item.status);
+    --in_flight_;
+    outbox_.push_back(SerializeFrame(response));
+    items.pop_front();
+  }
+  if (items.empty()) channels_.erase(it);
+  return answered;
 }
 
 void StreamReactor::RejectFrame(const absl::Status& status, uint64_t sequence) {
@@ -125,23 +213,6 @@ void StreamReactor::RejectFrame(const absl::Status& status, uint64_t sequence) {
         "; every message before it was answered, nothing after it was read; "
         "resend from sequence ",
         sequence, " on a new stream"));
-    actions = NextLocked();
-  }
-  Run(actions);
-}
-
-void StreamReactor::Answer(v1::StreamAnalyzeResponse response,
-                           const absl::Status& status) {
-  if (!status.ok()) {
-    response.mutable_error()->set_code(static_cast<int>(status.code()));
-    response.mutable_error()->set_message(std::string(status.message()));
-  }
-  state_->Record(status);
-  Actions actions;
-  {
-    absl::MutexLock lock(&mu_);
-    --in_flight_;
-    outbox_.push_back(SerializeFrame(response));
     actions = NextLocked();
   }
   Run(actions);

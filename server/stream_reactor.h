@@ -1,9 +1,21 @@
 // The StreamAnalyze reactor: one per open stream.
 //
 // Reads messages one at a time and hands each to the engine; answers are
-// queued and written one at a time as they complete. At most
-// ServingState::stream_window() messages may be read but unanswered, which
-// gives the client backpressure instead of growing server memory.
+// queued and written one at a time. At most ServingState::stream_window()
+// messages may be read but unanswered, which gives the client backpressure
+// instead of growing server memory.
+//
+// Channels: messages are grouped by ChatMessage.channel_id. Within a
+// channel, answers are queued in read order (a finished message waits for
+// the ones read before it); across channels, as they finish. At most
+// StreamLimits::channel_in_flight messages of a channel are in the engine
+// at once; the rest wait here, so one busy channel cannot fill the models
+// ahead of a quiet one.
+//
+// Conversation context: when a channel's message is answered (in read
+// order), the reactor reads the author's earlier scores from its
+// ContextStore (Engine::AddContext), then records this message's score. So
+// a person's context is updated in the order their messages were sent.
 //
 // Every message read gets exactly one response: an Analysis or a
 // MessageError. The call is finished exactly once, only after every engine
@@ -24,10 +36,16 @@
 #include <atomic>
 #include <deque>
 #include <memory>
+#include <optional>
+#include <string>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "core/conversation.h"
+#include "core/engine.h"
 #include "grpcpp/grpcpp.h"
 #include "lantern/v1/analyzer.pb.h"
 #include "server/serving_state.h"
@@ -62,13 +80,41 @@ class StreamReactor final
     grpc::Status status;
   };
 
+  // One message read, from its read to its answer.
+  struct Item {
+    v1::StreamAnalyzeResponse response;  // message_id and sequence set
+    core::AnalysisRequest work;          // until handed to the engine
+    bool done = false;
+    absl::Status status;                     // once done
+    std::optional<core::Analysis> analysis;  // once done, when OK
+    // Conversation context, for messages with a user_id.
+    bool has_person = false;
+    core::CacheKey person;
+    absl::Time sent;
+  };
+  // A channel's messages read but not answered, in read order.
+  struct Channel {
+    std::deque<std::unique_ptr<Item>> items;
+    std::deque<Item*> waiting;  // read, not yet handed to the engine
+    int in_engine = 0;
+  };
+
   void Handle(const grpc::ByteBuffer& frame, uint64_t sequence);
+  // Hands `item` of `channel` to the engine.
+  void Submit(const std::string& channel, Item* item);
+  // `item` of `channel` has its outcome: starts the channel's next waiting
+  // message and answers what is now answerable.
+  void Done(const std::string& channel, Item* item,
+            absl::StatusOr<core::Analysis> result);
+  // Answers the done messages at the front of `channel`, in order, into
+  // the outbox; forgets the channel once it is empty. Returns the outcomes
+  // for the counters (recorded after mu_ is released: the registry calls
+  // into streams with its own lock held).
+  std::vector<absl::Status> AnswerReadyLocked(const std::string& channel)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Ends reading at a frame that does not parse: the call finishes with
   // INVALID_ARGUMENT once everything before it is answered.
   void RejectFrame(const absl::Status& status, uint64_t sequence);
-  // Queues the answer to the message `response` belongs to (`status` is its
-  // outcome) and records it in the counters.
-  void Answer(v1::StreamAnalyzeResponse response, const absl::Status& status);
   Actions NextLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   grpc::Status FinalStatusLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Run(const Actions& actions);
@@ -80,12 +126,15 @@ class StreamReactor final
   bool registered_ = false;
   // Target of the read in progress; only the read's callback touches it.
   grpc::ByteBuffer frame_;
+  // This stream's conversation context (or the server's shared one).
+  const std::shared_ptr<core::ContextStore> context_store_;
 
   absl::Mutex mu_;
   // Answers not yet written; the front is being written while writing_.
   std::deque<grpc::ByteBuffer> outbox_ ABSL_GUARDED_BY(mu_);
   uint64_t next_sequence_ ABSL_GUARDED_BY(mu_) = 0;
   int in_flight_ ABSL_GUARDED_BY(mu_) = 0;  // read, not yet answered
+  absl::flat_hash_map<std::string, Channel> channels_ ABSL_GUARDED_BY(mu_);
   bool reading_ ABSL_GUARDED_BY(mu_) = false;
   bool writing_ ABSL_GUARDED_BY(mu_) = false;
   bool reads_done_ ABSL_GUARDED_BY(mu_) = false;
