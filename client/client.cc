@@ -77,11 +77,16 @@ absl::StatusOr<lantern::v1::Analysis> Client::Analyze(
 
 absl::StatusOr<lantern::v1::Analysis> Client::Analyze(
     const lantern::v1::ChatMessage& message, absl::Duration timeout) {
+  lantern::v1::AnalyzeRequest request;
+  *request.mutable_message() = message;
+  return Analyze(request, timeout);
+}
+
+absl::StatusOr<lantern::v1::Analysis> Client::Analyze(
+    const lantern::v1::AnalyzeRequest& request, absl::Duration timeout) {
   grpc::ClientContext context;
   SetTimeout(context, timeout);
   AddCallCredentials(options_, context);
-  lantern::v1::AnalyzeRequest request;
-  *request.mutable_message() = message;
   lantern::v1::AnalyzeResponse response;
   grpc::Status status = analyzer_->Analyze(&context, request, &response);
   if (!status.ok()) return FromGrpcStatus(status);

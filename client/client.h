@@ -101,6 +101,9 @@ class Client {
   // Same, with an explicit deadline for this call only.
   absl::StatusOr<lantern::v1::Analysis> Analyze(
       const lantern::v1::ChatMessage& message, absl::Duration timeout);
+  // The whole request, e.g. with `history` for conversation context.
+  absl::StatusOr<lantern::v1::Analysis> Analyze(
+      const lantern::v1::AnalyzeRequest& request, absl::Duration timeout);
 
   // Analyzer/GetStatus with the default deadline.
   absl::StatusOr<lantern::v1::GetStatusResponse> GetStatus();
