@@ -627,6 +627,9 @@ std::string BenchUsageText() {
       "                      per stream (default 32)\n"
       "    --server-pid PID  local server process: report its CPU time\n"
       "    --seed N          message order seed (default 1)\n"
+      "    --people N        messages from N authors in 8 channels, so the\n"
+      "                      server keeps conversation context (default 0:\n"
+      "                      no user_id, no context)\n"
       "    --pause-probes N  before the run, N single calls each after a\n"
       "                      pause with no traffic; their median is printed\n"
       "                      as \"after pause\" (default 5; 0 = none)\n"
@@ -648,6 +651,7 @@ void AddBenchOptions(po::options_description& options) {
       ("stream-window", po::value<int>(), "")       //
       ("server-pid", po::value<int>(), "")          //
       ("seed", po::value<uint64_t>(), "")           //
+      ("people", po::value<int>(), "")              //
       ("pause-probes", po::value<int>(), "")        //
       ("pause-ms", po::value<int>(), "")            //
       ("verbatim", po::bool_switch(), "")           //
@@ -728,6 +732,12 @@ absl::Status ApplyBenchOptions(const po::variables_map& vm, BenchOptions* o) {
       return absl::InvalidArgumentError("--server-pid must be > 0");
   }
   if (vm.count("seed")) o->seed = vm["seed"].as<uint64_t>();
+  if (vm.count("people")) {
+    o->people = vm["people"].as<int>();
+    if (o->people < 0 || o->people > 1000000) {
+      return absl::InvalidArgumentError("--people must be 0..1000000");
+    }
+  }
   if (vm.count("pause-probes")) {
     o->pause_probes = vm["pause-probes"].as<int>();
     if (o->pause_probes < 0 || o->pause_probes > 1000) {
@@ -765,7 +775,16 @@ struct RunContext {
   BenchRecorder* recorder;
   absl::Duration timeout;       // unary calls
   const ClientOptions* client;  // the bearer token
+  int people;                   // BenchOptions::people
 };
+
+// Gives message `index` its author and channel when the run has people.
+void SetAuthor(int people, int64_t index, lantern::v1::ChatMessage* message) {
+  if (people <= 0) return;
+  const int64_t person = index % people;
+  message->set_user_id(absl::StrCat("p", person));
+  message->set_channel_id(absl::StrCat("c", person % 8));
+}
 
 // Unary calls on gRPC's callback API: no thread per call, completions run on
 // gRPC's own threads, which also start the next call in a closed loop.
@@ -857,6 +876,7 @@ class UnaryDriver {
     lantern::v1::ChatMessage* message = call->request.mutable_message();
     message->set_id(absl::StrCat("b", ticket.index));
     message->set_text(run_.sequence->At(ticket.index));
+    SetAuthor(run_.people, ticket.index, message);
     run_.stub->async()->Analyze(
         &call->context, &call->request, &call->response,
         [this, call](grpc::Status status) { Done(call, status); });
@@ -1077,6 +1097,7 @@ class StreamCall final : public grpc::ClientBidiReactor<StreamAnalyzeRequest,
     lantern::v1::ChatMessage* message = request_.mutable_message();
     message->set_id(absl::StrCat("s", ticket.index));
     message->set_text(run_.sequence->At(ticket.index));
+    SetAuthor(run_.people, ticket.index, message);
     sent_.push_back({start, ticket.measured});
     answered_.push_back(false);
     writing_ = true;
@@ -1290,7 +1311,8 @@ int RunBench(const ClientOptions& client_options, const BenchOptions& options,
                  &plan,
                  &recorder,
                  client_options.timeout,
-                 &client_options};
+                 &client_options,
+                 options.people};
   CpuMeter meter(options.server_pid);
   // The meter starts when the warm-up ends, on a thread of its own since
   // the drivers below block until the run is over.

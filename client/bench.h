@@ -86,6 +86,10 @@ struct BenchOptions {
   bool json = false;
   // Seed of the message order; the same seed gives the same sequence.
   uint64_t seed = 1;
+  // Authors: 0 = messages carry no user_id (no conversation context);
+  // N > 0 = message i comes from user "p<i mod N>" in channel
+  // "c<(i mod N) mod 8>", so the server keeps context for N people.
+  int people = 0;
   // Single calls sent after the first request, each after `pause` with no
   // traffic, before the run: what any request costs after the machine has
   // been idle, to set the first request's latency against.

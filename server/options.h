@@ -46,7 +46,7 @@ struct ServerOptions {
   int max_streams = 256;
   // Messages of one channel in the models at once, per stream; the rest
   // wait in the stream while other channels go ahead.
-  int stream_channel_in_flight = 8;
+  int stream_channel_in_flight = 16;
   // Conversation context (core/conversation.h): earlier messages considered
   // per person, how far back, people remembered per stream and server-wide,
   // and whether all streams share one context.

@@ -40,7 +40,7 @@ struct StreamLimits {
   int stream_window = 32;
   int max_streams = 256;
   int max_queue = 1024;  // the engine's bound on messages in flight
-  int channel_in_flight = 8;
+  int channel_in_flight = 16;
   int context_total_people = 100000;
   bool shared_context = false;
 };
