@@ -62,8 +62,114 @@ absl::Status ContextOptions::Validate() const {
   return absl::OkStatus();
 }
 
-ConversationContext ContextRules::Evaluate(absl::Span<const PriorScore> history,
-                                           absl::Time sent, float score) const {
+namespace {
+
+// What the rules need to know about the earlier messages considered.
+struct Tally {
+  const PriorScore* peak = nullptr;
+  int distressed_last_hour = 0;              // LOW or above
+  absl::Time first_distressed;               // the earliest of those
+  int medium_last_6h = 0;                    // MEDIUM or above
+  const PriorScore* high_last_6h = nullptr;  // the latest HIGH or above
+  int trend_span = 0;  // messages the trend covers, this one included
+};
+
+Tally Count(const std::vector<PriorScore>& prior, absl::Time sent,
+            const std::function<Level(float)>& level_for) {
+  Tally t;
+  t.peak = &prior.front();
+  t.first_distressed = sent;
+  for (const PriorScore& p : prior) {
+    if (p.score >= t.peak->score) t.peak = &p;
+    const Level level = level_for(p.score);
+    const absl::Duration before = sent - p.sent;
+    if (before <= kRecentDistress && level >= Level::kLow) {
+      ++t.distressed_last_hour;
+      t.first_distressed = std::min(t.first_distressed, p.sent);
+    }
+    if (before <= kEscalationSpan) {
+      if (level >= Level::kMedium) ++t.medium_last_6h;
+      if (level >= Level::kHigh) t.high_last_6h = &p;
+    }
+  }
+  return t;
+}
+
+// Sets the trend over the last kTrendMessages scores, this message's
+// included; returns how many that is.
+int SetTrend(const std::vector<PriorScore>& prior, float score,
+             ConversationContext* c) {
+  std::vector<float> recent;
+  const size_t from =
+      prior.size() - std::min<size_t>(prior.size(), kTrendMessages - 1);
+  for (size_t i = from; i < prior.size(); ++i) recent.push_back(prior[i].score);
+  recent.push_back(score);
+  c->trend_slope = Slope(recent);
+  c->trend = c->trend_slope >= kTrendThreshold    ? Trend::kRising
+             : c->trend_slope <= -kTrendThreshold ? Trend::kFalling
+                                                  : Trend::kSteady;
+  return static_cast<int>(recent.size());
+}
+
+// The context in words.
+std::vector<std::string> Describe(const Tally& t, const ConversationContext& c,
+                                  absl::Time sent, Level peak_level) {
+  std::vector<std::string> factors;
+  if (c.message_level >= Level::kLow && t.distressed_last_hour >= 1) {
+    factors.push_back(absl::StrCat(Ordinal(t.distressed_last_hour + 1),
+                                   " distressed message in ",
+                                   Ago(sent - t.first_distressed)));
+  }
+  if (t.trend_span >= 3 && c.trend != Trend::kSteady) {
+    factors.push_back(
+        absl::StrCat(c.trend == Trend::kRising ? "rising" : "falling",
+                     " over the last ", t.trend_span, " messages"));
+  }
+  if (t.high_last_6h != nullptr) {
+    factors.push_back(absl::StrCat("follows a high-risk message ",
+                                   Ago(sent - t.high_last_6h->sent), " ago"));
+  }
+  if (factors.empty()) {
+    factors.push_back(absl::StrCat(
+        c.prior_messages,
+        c.prior_messages == 1 ? " earlier message" : " earlier messages",
+        ", highest level ", LevelName(peak_level), " ", Ago(c.since_peak),
+        " ago"));
+  }
+  return factors;
+}
+
+// The raising rules, as documented in the header.
+void Raise(const Tally& t, ConversationContext* c) {
+  const Level own = c->message_level;
+  if (own != Level::kLow && own != Level::kMedium) return;
+  if (t.medium_last_6h >= 2) {
+    c->level = Level::kHigh;
+    c->raise_reason = absl::StrCat(
+        t.medium_last_6h,
+        " earlier messages at medium or above in the last 6 hours");
+  } else if (own == Level::kMedium && t.high_last_6h != nullptr) {
+    c->level = Level::kHigh;
+    c->raise_reason = "still distressed after a high-risk message";
+  } else if (own == Level::kMedium && c->trend == Trend::kRising &&
+             t.trend_span - 1 >= 3) {
+    c->level = Level::kHigh;
+    c->raise_reason =
+        absl::StrCat("rising distress over ", t.trend_span, " messages");
+  } else if (own == Level::kLow && t.high_last_6h != nullptr) {
+    c->level = Level::kMedium;
+    c->raise_reason = "distressed again after a high-risk message";
+  } else if (own == Level::kLow && t.distressed_last_hour >= 2) {
+    c->level = Level::kMedium;
+    c->raise_reason = absl::StrCat(Ordinal(t.distressed_last_hour + 1),
+                                   " distressed message within an hour");
+  }
+}
+
+}  // namespace
+
+std::vector<PriorScore> ContextRules::Considered(
+    absl::Span<const PriorScore> history, absl::Time sent) const {
   std::vector<PriorScore> prior;
   for (const PriorScore& p : history) {
     if (p.sent <= sent && sent - p.sent <= options_.window) prior.push_back(p);
@@ -74,96 +180,23 @@ ConversationContext ContextRules::Evaluate(absl::Span<const PriorScore> history,
   if (prior.size() > static_cast<size_t>(options_.max_messages)) {
     prior.erase(prior.begin(), prior.end() - options_.max_messages);
   }
+  return prior;
+}
 
+ConversationContext ContextRules::Evaluate(absl::Span<const PriorScore> history,
+                                           absl::Time sent, float score) const {
+  const std::vector<PriorScore> prior = Considered(history, sent);
   ConversationContext c;
   c.prior_messages = static_cast<int>(prior.size());
   c.message_level = level_for_(score);
   c.level = c.message_level;
   if (prior.empty()) return c;
-
-  // Trend over the last kTrendMessages scores, this message's included.
-  std::vector<float> recent;
-  for (size_t i =
-           prior.size() - std::min<size_t>(prior.size(), kTrendMessages - 1);
-       i < prior.size(); ++i) {
-    recent.push_back(prior[i].score);
-  }
-  recent.push_back(score);
-  c.trend_slope = Slope(recent);
-  c.trend = c.trend_slope >= kTrendThreshold    ? Trend::kRising
-            : c.trend_slope <= -kTrendThreshold ? Trend::kFalling
-                                                : Trend::kSteady;
-
-  const PriorScore* peak = &prior.front();
-  int distressed_recent = 0, medium_span = 0;
-  const PriorScore* high_span = nullptr;
-  absl::Time first_distressed = sent;
-  for (const PriorScore& p : prior) {
-    if (p.score >= peak->score) peak = &p;
-    const Level level = level_for_(p.score);
-    const absl::Duration before = sent - p.sent;
-    if (before <= kRecentDistress && level >= Level::kLow) {
-      ++distressed_recent;
-      first_distressed = std::min(first_distressed, p.sent);
-    }
-    if (before <= kEscalationSpan) {
-      if (level >= Level::kMedium) ++medium_span;
-      if (level >= Level::kHigh) high_span = &p;
-    }
-  }
-  c.peak_score = peak->score;
-  c.since_peak = sent - peak->sent;
-
-  const bool distressed = c.message_level >= Level::kLow;
-  if (distressed && distressed_recent >= 1) {
-    c.factors.push_back(absl::StrCat(Ordinal(distressed_recent + 1),
-                                     " distressed message in ",
-                                     Ago(sent - first_distressed)));
-  }
-  const int trend_span = static_cast<int>(recent.size());
-  if (trend_span >= 3 && c.trend != Trend::kSteady) {
-    c.factors.push_back(
-        absl::StrCat(c.trend == Trend::kRising ? "rising" : "falling",
-                     " over the last ", trend_span, " messages"));
-  }
-  if (high_span != nullptr) {
-    c.factors.push_back(absl::StrCat("follows a high-risk message ",
-                                     Ago(sent - high_span->sent), " ago"));
-  }
-  if (c.factors.empty()) {
-    c.factors.push_back(absl::StrCat(
-        prior.size(),
-        prior.size() == 1 ? " earlier message" : " earlier messages",
-        ", highest level ", LevelName(level_for_(peak->score)), " ",
-        Ago(c.since_peak), " ago"));
-  }
-
-  // The raising rules, as documented in the header.
-  const Level own = c.message_level;
-  if (own == Level::kLow || own == Level::kMedium) {
-    const int rising_priors = trend_span - 1;
-    if (medium_span >= 2) {
-      c.level = Level::kHigh;
-      c.raise_reason = absl::StrCat(
-          medium_span,
-          " earlier messages at medium or above in the last 6 hours");
-    } else if (own == Level::kMedium && high_span != nullptr) {
-      c.level = Level::kHigh;
-      c.raise_reason = "still distressed after a high-risk message";
-    } else if (own == Level::kMedium && c.trend == Trend::kRising &&
-               rising_priors >= 3) {
-      c.level = Level::kHigh;
-      c.raise_reason =
-          absl::StrCat("rising distress over ", trend_span, " messages");
-    } else if (own == Level::kLow &&
-               (distressed_recent >= 2 || high_span != nullptr)) {
-      c.level = Level::kMedium;
-      c.raise_reason = high_span != nullptr
-                           ? "distressed again after a high-risk message"
-                           : absl::StrCat(Ordinal(distressed_recent + 1),
-                                          " distressed message within an hour");
-    }
-  }
+  Tally tally = Count(prior, sent, level_for_);
+  tally.trend_span = SetTrend(prior, score, &c);
+  c.peak_score = tally.peak->score;
+  c.since_peak = sent - tally.peak->sent;
+  c.factors = Describe(tally, c, sent, level_for_(tally.peak->score));
+  Raise(tally, &c);
   return c;
 }
 

@@ -106,6 +106,11 @@ class ContextRules {
   const ContextOptions& options() const { return options_; }
 
  private:
+  // The latest max_messages of `history` sent within the window before
+  // `sent`, oldest first.
+  std::vector<PriorScore> Considered(absl::Span<const PriorScore> history,
+                                     absl::Time sent) const;
+
   ContextOptions options_;
   std::function<Level(float)> level_for_;
 };
