@@ -54,6 +54,7 @@ absl::StatusOr<Command> CommandFromName(const std::string& name) {
   if (name == "status") return Command::kStatus;
   if (name == "eval") return Command::kEval;
   if (name == "bench") return Command::kBench;
+  if (name == "stories") return Command::kStories;
   return absl::InvalidArgumentError(
       absl::StrCat("unknown command '", name, "'"));
 }
@@ -87,6 +88,9 @@ CommandSyntax SyntaxOf(Command command) {
       break;
     case Command::kBench:
       AddBenchOptions(syntax.options);
+      break;
+    case Command::kStories:
+      AddStoriesOptions(syntax.options, syntax.positional);
       break;
     case Command::kHelp:
     case Command::kStream:
@@ -203,6 +207,8 @@ absl::Status ApplyCommandOptions(const po::variables_map& vm,
       return absl::OkStatus();
     case Command::kBench:
       return ApplyBenchOptions(vm, &options->bench);
+    case Command::kStories:
+      return ApplyStoriesOptions(vm, &options->stories);
     case Command::kHelp:
     case Command::kStream:
     case Command::kStatus:
@@ -308,7 +314,7 @@ std::string UsageText() {
       "                      of high+critical and false-alarm rates.\n"
       "    --show-failures   list failed cases (id, levels, tags; no text)\n"
       "    --check           exit 1 when a quality target is missed\n",
-      BenchUsageText(),
+      BenchUsageText(), StoriesUsageText(),
       "\n"
       "Global options (before or after the command):\n"
       "  --target HOST:PORT  server address (default: $LANTERN_TARGET, else ",
@@ -459,6 +465,8 @@ int RunCli(int argc, const char* const* argv, absl::string_view default_target,
     }
     case Command::kBench:
       return RunBench(options->client, options->bench, out, err);
+    case Command::kStories:
+      return RunStories(client, options->stories, in, out, err);
     case Command::kHelp:
       break;
   }

@@ -21,6 +21,7 @@
 #include "absl/time/time.h"
 #include "client/bench.h"
 #include "client/client.h"
+#include "client/stories.h"
 #include "google/protobuf/message.h"
 #include "lantern/v1/chat.pb.h"
 
@@ -37,7 +38,8 @@ enum class Command {
   kHealth,
   kStatus,
   kEval,
-  kBench
+  kBench,
+  kStories
 };
 
 // Everything the command line says. Fields a command does not use keep their
@@ -60,6 +62,8 @@ struct CliOptions {
   bool check = false;
   // bench: its options (see client/bench.h).
   BenchOptions bench;
+  // stories: its options (see client/stories.h).
+  StoriesOptions stories;
 };
 
 // The help text: global options, every command and its options.
