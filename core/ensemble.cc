@@ -210,125 +210,150 @@ Level Ensemble::LevelFor(float score) const {
   return Level::kNone;
 }
 
-absl::StatusOr<Verdict> Ensemble::Combine(
-    std::vector<Signal> signals,
-    const std::vector<SkippedModel>& skipped) const {
-  Verdict v;
+// Sums over the risk models (dampened, weighted by weight x trust) and over
+// the trusted ones, from which the verdict is read.
+struct Ensemble::Mix {
   float dampening = 1.0f;
   std::vector<const Signal*> risk;
+  std::vector<float> trust;               // per risk model
+  std::vector<const Signal*> trusted;     // trust >= 0.5, or all if none
+  float weighted = 0.0f, weights = 0.0f;  // over risk models
+  std::map<Level, float> votes;           // level of each dampened score
+  float highest_dampened = 0.0f;          // over trusted models
+  float top_prob = 0.0f;                  // sum of top-label probabilities
+  float lowest = 1.0f, highest = 0.0f;    // raw scores of trusted models
+  const Signal* most_alarmed = nullptr;
+};
+
+void Ensemble::SplitSignals(const std::vector<Signal>& signals, Mix* mix,
+                            std::vector<Factor>* factors) const {
   for (const Signal& s : signals) {
     if (FindGate(s.model) != nullptr) continue;
     const Modifier* modifier = FindModifier(s.model);
     if (modifier == nullptr) {
-      risk.push_back(&s);
+      mix->risk.push_back(&s);
       continue;
     }
     const float p =
         s.probabilities.at(static_cast<size_t>(modifier->label_index));
-    dampening *= 1.0f - modifier->strength * p;
+    mix->dampening *= 1.0f - modifier->strength * p;
     if (p >= 0.5f) {
-      v.factors.push_back({absl::StrCat(s.model, " model: ", modifier->label,
-                                        " (", Percent(p), "); score lowered"),
-                           s.model,
-                           {}});
+      factors->push_back({absl::StrCat(s.model, " model: ", modifier->label,
+                                       " (", Percent(p), "); score lowered"),
+                          s.model,
+                          {}});
     }
   }
-  if (risk.empty()) {
-    return absl::FailedPreconditionError(
-        "every risk model of the ensemble was skipped");
-  }
+}
+
+void Ensemble::AddUp(const std::vector<Signal>& signals, Mix* mix,
+                     std::vector<Factor>* factors) const {
   // Models a gate mostly distrusts still add their (small) weight to the
   // mean and the vote, but not to the maximum, the confidence or the
   // factors. If every model is distrusted, all of them count.
-  std::vector<float> trust;
-  std::vector<const Signal*> trusted;
-  for (const Signal* s : risk) {
-    trust.push_back(TrustOf(s->model, signals));
-    if (trust.back() >= 0.5f) trusted.push_back(s);
+  for (const Signal* s : mix->risk) {
+    mix->trust.push_back(TrustOf(s->model, signals));
+    if (mix->trust.back() >= 0.5f) mix->trusted.push_back(s);
   }
-  if (trusted.empty()) trusted = risk;
-  float weighted = 0.0f, weights = 0.0f, top_prob = 0.0f, highest_score = 0.0f;
-  float lowest = 1.0f, highest = 0.0f;
-  std::map<Level, float> votes;
-  for (size_t i = 0; i < risk.size(); ++i) {
-    const float dampened = risk[i]->score * dampening;
-    const float weight = risk[i]->weight * trust[i];
-    weighted += weight * dampened;
-    weights += weight;
-    votes[LevelFor(dampened)] += weight;
-    if (trust[i] < 0.5f) {
-      v.factors.push_back(
-          {absl::StrCat(risk[i]->model, " model set aside (trust ",
-                        Percent(trust[i]), ")"),
-           risk[i]->model,
-           {}});
+  if (mix->trusted.empty()) mix->trusted = mix->risk;
+  for (size_t i = 0; i < mix->risk.size(); ++i) {
+    const Signal& s = *mix->risk[i];
+    const float dampened = s.score * mix->dampening;
+    const float weight = s.weight * mix->trust[i];
+    mix->weighted += weight * dampened;
+    mix->weights += weight;
+    mix->votes[LevelFor(dampened)] += weight;
+    if (mix->trust[i] < 0.5f) {
+      factors->push_back({absl::StrCat(s.model, " model set aside (trust ",
+                                       Percent(mix->trust[i]), ")"),
+                          s.model,
+                          {}});
     }
   }
-  if (weights <= 0.0f) {
-    return absl::FailedPreconditionError(
-        "no trusted risk model of the ensemble produced a signal");
+  mix->most_alarmed = mix->trusted.front();
+  for (const Signal* s : mix->trusted) {
+    mix->highest_dampened =
+        std::max(mix->highest_dampened, s->score * mix->dampening);
+    mix->top_prob += s->label_probability;
+    mix->lowest = std::min(mix->lowest, s->score);
+    mix->highest = std::max(mix->highest, s->score);
+    if (s->score > mix->most_alarmed->score) mix->most_alarmed = s;
   }
-  const Signal* most_alarmed = trusted.front();
-  for (const Signal* s : trusted) {
-    highest_score = std::max(highest_score, s->score * dampening);
-    top_prob += s->label_probability;
-    lowest = std::min(lowest, s->score);
-    highest = std::max(highest, s->score);
-    if (s->score > most_alarmed->score) most_alarmed = s;
-  }
+}
+
+void Ensemble::ScoreAndLevel(const Mix& mix, Verdict* v) const {
   switch (mode_) {
     case config::v1::COMBINE_MODE_CONSERVATIVE_MAX:
-      v.score = highest_score;
-      v.level = LevelFor(v.score);
+      v->score = mix.highest_dampened;
+      v->level = LevelFor(v->score);
       break;
     case config::v1::COMBINE_MODE_MAJORITY: {
-      v.score = weighted / weights;
+      v->score = mix.weighted / mix.weights;
       float best = -1.0f;
-      for (const auto& [level, weight] :
-           votes) {  // Ascending, so ties go higher.
+      // Ascending, so ties go higher.
+      for (const auto& [level, weight] : mix.votes) {
         if (weight >= best) {
           best = weight;
-          v.level = level;
+          v->level = level;
         }
       }
       break;
     }
     default:
-      v.score = weighted / weights;
-      v.level = LevelFor(v.score);
+      v->score = mix.weighted / mix.weights;
+      v->level = LevelFor(v->score);
   }
-  v.score = std::clamp(v.score, 0.0f, 1.0f);
-  const float spread = highest - lowest;
+  v->score = std::clamp(v->score, 0.0f, 1.0f);
+}
+
+absl::StatusOr<Verdict> Ensemble::Combine(
+    std::vector<Signal> signals,
+    const std::vector<SkippedModel>& skipped) const {
+  Verdict v;
+  Mix mix;
+  std::vector<Factor> extra;  // modifiers that fired, models set aside
+  SplitSignals(signals, &mix, &extra);
+  if (mix.risk.empty()) {
+    return absl::FailedPreconditionError(
+        "every risk model of the ensemble was skipped");
+  }
+  AddUp(signals, &mix, &extra);
+  if (mix.weights <= 0.0f) {
+    return absl::FailedPreconditionError(
+        "no trusted risk model of the ensemble produced a signal");
+  }
+  ScoreAndLevel(mix, &v);
+  const float spread = mix.highest - mix.lowest;
   v.confidence = std::clamp(
-      top_prob / static_cast<float>(trusted.size()) * (1.0f - spread), 0.0f,
-      1.0f);
+      mix.top_prob / static_cast<float>(mix.trusted.size()) * (1.0f - spread),
+      0.0f, 1.0f);
   v.requires_review = v.level >= Level::kMedium ||
                       (v.level == Level::kLow && v.confidence < kLowConfidence);
   v.recommended_action = std::string(RecommendedAction(v.level));
   v.degraded = !skipped.empty();
 
-  std::vector<Factor> factors;
-  for (const Signal* s : trusted) {
-    factors.push_back({absl::StrCat(s->model, " model: ", s->label, " (",
-                                    Percent(s->label_probability), ")"),
-                       s->model,
-                       {}});
+  for (const Signal* s : mix.trusted) {
+    v.factors.push_back({absl::StrCat(s->model, " model: ", s->label, " (",
+                                      Percent(s->label_probability), ")"),
+                         s->model,
+                         {}});
   }
-  if (trusted.size() > 1) {
-    factors.push_back(
-        {spread < 0.25f ? std::string("models agree")
-                        : absl::StrCat("models disagree; ", most_alarmed->model,
-                                       " is the most concerned"),
+  if (mix.trusted.size() > 1) {
+    v.factors.push_back(
+        {spread < 0.25f
+             ? std::string("models agree")
+             : absl::StrCat("models disagree; ", mix.most_alarmed->model,
+                            " is the most concerned"),
          "ensemble",
          {}});
   }
-  for (Factor& f : v.factors) factors.push_back(std::move(f));
+  for (Factor& f : extra) v.factors.push_back(std::move(f));
   for (const SkippedModel& m : skipped) {
-    factors.push_back({absl::StrCat(m.model, " model skipped (", m.reason, ")"),
-                       m.model,
-                       {}});
+    v.factors.push_back(
+        {absl::StrCat(m.model, " model skipped (", m.reason, ")"),
+         m.model,
+         {}});
   }
-  v.factors = std::move(factors);
   v.signals = std::move(signals);
   return v;
 }

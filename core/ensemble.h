@@ -119,7 +119,17 @@ class Ensemble {
     int label_index = 0;
     std::vector<std::string> models;
   };
+  struct Mix;
   Ensemble() = default;
+  // Sorts `signals` into risk models (mix->risk) and modifiers, multiplying
+  // the modifiers' dampening into mix->dampening.
+  void SplitSignals(const std::vector<Signal>& signals, Mix* mix,
+                    std::vector<Factor>* factors) const;
+  // Trust, weighted sums, votes and the trusted models' spread.
+  void AddUp(const std::vector<Signal>& signals, Mix* mix,
+             std::vector<Factor>* factors) const;
+  // Score and level as the combine mode says.
+  void ScoreAndLevel(const Mix& mix, Verdict* v) const;
   const Modifier* FindModifier(const std::string& model) const;
   const Gate* FindGate(const std::string& model) const;
   // Trust in risk model `model`: the product of its gates' p(label).
