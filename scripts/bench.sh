@@ -252,6 +252,10 @@ w(f"| BERT-shaped model: end-to-end throughput vs its raw baseline | ≥ 95% | {
 sr = ratio(s10k, r32)
 errs_s = total_errors("rpc_stream_10k")
 w(f"| one stream of 10,000 messages vs saturated unary | ≥ 80%, every message answered | {fmt(sr and 100 * sr, 1)}% ({fmt(s10k)} / {fmt(r32)} msg/s), {errs_s} errors or unanswered | {reliable(status_min(sr and 100 * sr, 80, ' points', 1) if errs_s == 0 else '**missed** (unanswered)', 'rpc_stream_10k', 'rpc_unary_c32')} |")
+c10k = med("rpc_stream_10k", "server_cpu_us_per_message")
+c10kp = med("rpc_stream_10k_people", "server_cpu_us_per_message")
+cr = ratio(c10kp, c10k)
+w(f"| conversation context (issue 11): server CPU per message, one stream from 200 people vs without user ids | ≤ +5% | {fmt(cr and 100 * (cr - 1), 1)}% ({fmt(c10kp, 1)} / {fmt(c10k, 1)} µs) | {reliable(status_max(cr and 100 * (cr - 1), 5, ' points', 1), 'rpc_stream_10k', 'rpc_stream_10k_people')} |")
 fr = ratio(first, r1)
 first_status = status_max(fr, 1.2, '×', 2) if fr is None or fr <= 1.2 else f"**missed**: {fr / 1.2:.1f}× the allowed ratio"
 fp = ratio(first, after_pause)
@@ -277,6 +281,7 @@ names = [
     ("rpc_unary_c32", "RPC unary, concurrency 32"),
     ("rpc_health_c32", "RPC Health/Check, concurrency 32"),
     ("rpc_stream_10k", "RPC one stream, 10,000 messages"),
+    ("rpc_stream_10k_people", "RPC one stream, 10,000 messages from 200 people in 8 channels (conversation context)"),
     ("bert_raw_direct_c1", "BERT-shaped: raw model, direct, concurrency 1"),
     ("bert_rpc_unary_c1", "BERT-shaped: RPC unary, concurrency 1"),
     ("bert_raw_direct_c32", "BERT-shaped: raw model, direct, concurrency 32 (2 threads, batches)"),
@@ -642,7 +647,8 @@ for run in $(seq 1 "$RUNS"); do
     "rpc_health_c1:--mode health --concurrency 1 $w" \
     "rpc_unary_c32:--concurrency 32 $w" \
     "rpc_health_c32:--mode health --concurrency 32 $w" \
-    "rpc_stream_10k:--mode stream --concurrency 1 --count 10000 --warmup $WARMUP --seed $run"
+    "rpc_stream_10k:--mode stream --concurrency 1 --count 10000 --warmup $WARMUP --seed $run" \
+    "rpc_stream_10k_people:--mode stream --concurrency 1 --count 10000 --people 200 --warmup $WARMUP --seed $run"
 done
 
 # --- the BERT-shaped model ---------------------------------------------------
