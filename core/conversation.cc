@@ -72,6 +72,7 @@ struct Tally {
   int medium_last_6h = 0;                    // MEDIUM or above
   const PriorScore* high_last_6h = nullptr;  // the latest HIGH or above
   int trend_span = 0;  // messages the trend covers, this one included
+  bool trend_all_distressed = false;  // its earlier ones all LOW or above
 };
 
 Tally Count(const std::vector<PriorScore>& prior, absl::Time sent,
@@ -96,19 +97,26 @@ Tally Count(const std::vector<PriorScore>& prior, absl::Time sent,
 }
 
 // Sets the trend over the last kTrendMessages scores, this message's
-// included; returns how many that is.
-int SetTrend(const std::vector<PriorScore>& prior, float score,
-             ConversationContext* c) {
+// included, and what `t` says of them.
+void SetTrend(const std::vector<PriorScore>& prior, float score,
+              const std::function<Level(float)>& level_for, Tally* t,
+              ConversationContext* c) {
   std::vector<float> recent;
   const size_t from =
       prior.size() - std::min<size_t>(prior.size(), kTrendMessages - 1);
-  for (size_t i = from; i < prior.size(); ++i) recent.push_back(prior[i].score);
+  t->trend_all_distressed = true;
+  for (size_t i = from; i < prior.size(); ++i) {
+    recent.push_back(prior[i].score);
+    if (level_for(prior[i].score) < Level::kLow) {
+      t->trend_all_distressed = false;
+    }
+  }
   recent.push_back(score);
+  t->trend_span = static_cast<int>(recent.size());
   c->trend_slope = Slope(recent);
   c->trend = c->trend_slope >= kTrendThreshold    ? Trend::kRising
              : c->trend_slope <= -kTrendThreshold ? Trend::kFalling
                                                   : Trend::kSteady;
-  return static_cast<int>(recent.size());
 }
 
 // The context in words.
@@ -151,8 +159,9 @@ void Raise(const Tally& t, ConversationContext* c) {
   } else if (own == Level::kMedium && t.high_last_6h != nullptr) {
     c->level = Level::kHigh;
     c->raise_reason = "still distressed after a high-risk message";
-  } else if (own == Level::kMedium && c->trend == Trend::kRising &&
-             t.trend_span - 1 >= 3) {
+  } else if (c->trend == Trend::kRising &&
+             (t.trend_span - 1 >= 3 ||
+              (t.trend_span - 1 == 2 && t.trend_all_distressed))) {
     c->level = Level::kHigh;
     c->raise_reason =
         absl::StrCat("rising distress over ", t.trend_span, " messages");
@@ -192,7 +201,7 @@ ConversationContext ContextRules::Evaluate(absl::Span<const PriorScore> history,
   c.level = c.message_level;
   if (prior.empty()) return c;
   Tally tally = Count(prior, sent, level_for_);
-  tally.trend_span = SetTrend(prior, score, &c);
+  SetTrend(prior, score, level_for_, &tally, &c);
   c.peak_score = tally.peak->score;
   c.since_peak = sent - tally.peak->sent;
   c.factors = Describe(tally, c, sent, level_for_(tally.peak->score));

@@ -84,8 +84,8 @@ inline constexpr int kTrendMessages = 6;
 //                (a) 2 or more messages of P are MEDIUM or above, or
 //                (b) one message of P is HIGH or above and this one is
 //                    MEDIUM, or
-//                (c) the trend is rising over 3 or more messages of P
-//                    and this one is MEDIUM.
+//                (c) the trend is rising, over 3 or more messages of P
+//                    or over 2 that are both LOW or above.
 //   to MEDIUM  when this message is LOW on its own and 2 or more messages of
 //              P in the hour before it are LOW or above, or one in the 6
 //              hours before it is HIGH or above.

@@ -79,6 +79,30 @@ TEST_F(ContextRulesTest, SteadyRiseOverADayRaisesMediumToHigh) {
   EXPECT_THAT(c.factors, ElementsAre("rising over the last 5 messages"));
 }
 
+TEST_F(ContextRulesTest, ARiseThroughDistressedMessagesRaisesLowToHigh) {
+  // "rough day", "nothing ever gets better", "I've made up my mind".
+  const ConversationContext c = rules_.Evaluate(
+      {At(absl::Minutes(80), 0.25f), At(absl::Minutes(60), 0.32f)}, kNow,
+      0.39f);
+  EXPECT_EQ(c.message_level, Level::kLow);
+  EXPECT_EQ(c.trend, Trend::kRising);
+  EXPECT_EQ(c.level, Level::kHigh);
+  EXPECT_EQ(c.raise_reason, "rising distress over 3 messages");
+}
+
+TEST_F(ContextRulesTest, ARiseFromACalmMessageNeedsThreeEarlierOnes) {
+  const ConversationContext two = rules_.Evaluate(
+      {At(absl::Minutes(80), 0.05f), At(absl::Minutes(60), 0.25f)}, kNow,
+      0.39f);
+  EXPECT_EQ(two.trend, Trend::kRising);
+  EXPECT_EQ(two.level, Level::kLow);
+  const ConversationContext three = rules_.Evaluate(
+      {At(absl::Minutes(90), 0.05f), At(absl::Minutes(80), 0.05f),
+       At(absl::Minutes(60), 0.25f)},
+      kNow, 0.39f);
+  EXPECT_EQ(three.level, Level::kHigh);
+}
+
 TEST_F(ContextRulesTest, ThirdDistressedMessageInAnHourRaisesLowToMedium) {
   const ConversationContext c = rules_.Evaluate(
       {At(absl::Minutes(20), 0.3f), At(absl::Minutes(10), 0.25f)}, kNow, 0.3f);
