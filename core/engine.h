@@ -172,6 +172,9 @@ class Engine {
   void AddContext(absl::Span<const PriorScore> history, absl::Time sent,
                   Analysis* analysis) const;
   const ContextOptions& context_options() const { return options_.context; }
+  // Version of the ensemble configuration (ensemble.json) this engine
+  // serves.
+  const std::string& ensemble_version() const { return ensemble_.version(); }
 
   // Refuses new work, finishes everything queued. Idempotent.
   void Shutdown();

@@ -76,9 +76,9 @@ class UnaryAnalysis : public std::enable_shared_from_this<UnaryAnalysis> {
  public:
   using Finish = std::function<void(absl::StatusOr<core::Analysis>)>;
 
-  UnaryAnalysis(const ServingState& state, const v1::AnalyzeRequest& request,
-                Finish finish)
-      : state_(state),
+  UnaryAnalysis(std::shared_ptr<core::Engine> engine,
+                const v1::AnalyzeRequest& request, Finish finish)
+      : engine_(std::move(engine)),
         has_person_(!request.message().user_id().empty()),
         sent_(request.message().has_sent_at()
                   ? FromProtoTime(request.message().sent_at())
@@ -116,7 +116,7 @@ class UnaryAnalysis : public std::enable_shared_from_this<UnaryAnalysis> {
   // `index` is the history entry, or -1 for the message itself.
   void SubmitOne(core::AnalysisRequest work, int index) {
     auto self = shared_from_this();
-    const absl::Status submitted = state_.engine().Submit(
+    const absl::Status submitted = engine_->Submit(
         std::move(work), [self, index](absl::StatusOr<core::Analysis> result) {
           self->Arrive(index, std::move(result));
         });
@@ -146,11 +146,12 @@ class UnaryAnalysis : public std::enable_shared_from_this<UnaryAnalysis> {
       finish_(status_);
       return;
     }
-    if (has_person_) state_.engine().AddContext(history_, sent_, &*analysis_);
+    if (has_person_) engine_->AddContext(history_, sent_, &*analysis_);
     finish_(*std::move(analysis_));
   }
 
-  const ServingState& state_;
+  // Held until the call finishes (see ServingState::engine()).
+  const std::shared_ptr<core::Engine> engine_;
   const bool has_person_;
   const absl::Time sent_;
   const Finish finish_;
@@ -182,13 +183,13 @@ grpc::ServerUnaryReactor* AnalyzerService::Analyze(
         "server is shutting down; retry on another replica"));
     return reactor;
   }
+  const std::shared_ptr<core::Engine> engine = state_->engine();
   v1::AnalyzeRequest request;
   absl::Status parsed = ParseFrame(*request_frame, "the request", &request);
   if (parsed.ok())
     parsed = CheckRequiredFields(request.has_message(), request.message());
   if (parsed.ok()) {
-    parsed =
-        CheckHistory(request, state_->engine().context_options().max_messages);
+    parsed = CheckHistory(request, engine->context_options().max_messages);
   }
   if (!parsed.ok()) {
     fail(CallEndOr(*context, parsed));
@@ -198,7 +199,7 @@ grpc::ServerUnaryReactor* AnalyzerService::Analyze(
   work.deadline = DeadlineFromChrono(context->deadline());
   work.is_cancelled = [context] { return context->IsCancelled(); };
   auto call = std::make_shared<UnaryAnalysis>(
-      *state_, request,
+      engine, request,
       [this, reactor, response_frame](absl::StatusOr<core::Analysis> result) {
         if (result.ok()) {
           v1::AnalyzeResponse response;
@@ -246,7 +247,7 @@ absl::StatusOr<std::string> AnalyzerService::Authenticate(
 }
 
 void FillStatus(const ServingState& state, v1::GetStatusResponse* response) {
-  const core::EngineStats stats = state.engine().Stats();
+  const core::EngineStats stats = state.engine()->Stats();
   response->set_version(ServerVersion());
   const absl::Time now = absl::Now();
   const int64_t started_us = absl::ToUnixMicros(state.started_at());

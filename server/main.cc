@@ -35,13 +35,14 @@ int main(int argc, char** argv) {
     core::LogError(srv.status().ToString());
     return 1;
   }
-  // SIGHUP reloads the auth tokens. The first SIGTERM/SIGINT starts the
-  // shutdown; a second ends its grace period.
+  // SIGHUP reloads the auth tokens and the models. The first SIGTERM/SIGINT
+  // starts the shutdown; a second ends its grace period.
   std::thread([&srv] {
     for (;;) {
       const int signal = server::WaitForSignal();
       if (signal == SIGHUP) {
-        (void)(*srv)->ReloadAuthTokens();
+        core::LogInfo("SIGHUP received: reloading");
+        (*srv)->RequestReload();
         continue;
       }
       core::LogInfo(signal == SIGTERM ? "SIGTERM received" : "SIGINT received");

@@ -64,7 +64,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(
     const ServerOptions& options, core::EngineDeps deps) {
   LANTERN_ASSIGN_OR_RETURN(
       std::unique_ptr<core::Engine> engine,
-      core::Engine::Create(ToEngineOptions(options), std::move(deps)));
+      core::Engine::Create(ToEngineOptions(options), deps));
   const core::BlasInfo blas = core::DescribeBlas();
   if (blas.is_reference) {
     core::LogWarning(absl::StrCat(
@@ -83,20 +83,20 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(
     LANTERN_ASSIGN_OR_RETURN(auth, TokenAuth::Load(options.auth_tokens));
   }
   std::unique_ptr<Server> server(
-      new Server(options, std::move(engine), std::move(auth)));
+      new Server(options, std::move(engine), std::move(deps), std::move(auth)));
   server->state_.set_blas(blas);
   LANTERN_RETURN_IF_ERROR(server->Start());
   return server;
 }
 
 Server::Server(const ServerOptions& options,
-               std::unique_ptr<core::Engine> engine,
+               std::unique_ptr<core::Engine> engine, core::EngineDeps deps,
                std::unique_ptr<TokenAuth> auth)
     : options_(options),
-      engine_(std::move(engine)),
+      deps_(std::move(deps)),
       auth_(std::move(auth)),
       state_(
-          engine_.get(),
+          std::move(engine),
           StreamLimits{options.stream_window, options.max_streams,
                        options.max_queue, options.stream_channel_in_flight,
                        options.context_total_people, options.shared_context}),
@@ -107,6 +107,12 @@ Server::Server(const ServerOptions& options,
 
 Server::~Server() {
   Shutdown();
+  std::thread reload;
+  {
+    absl::MutexLock lock(&reload_thread_mu_);
+    reload = std::move(reload_thread_);
+  }
+  if (reload.joinable()) reload.join();
   if (warm_thread_.joinable()) warm_thread_.join();
   if (!stop_trimming_.HasBeenNotified()) stop_trimming_.Notify();
   if (trim_thread_.joinable()) trim_thread_.join();
@@ -142,6 +148,59 @@ absl::Status Server::ReloadAuthTokens() {
   }
   core::LogInfo(absl::StrFormat("auth tokens reloaded: %d callers", *callers));
   return absl::OkStatus();
+}
+
+absl::Status Server::ReloadModels() {
+  absl::MutexLock lock(&reload_mu_);
+  const absl::Time start = absl::Now();
+  const std::string old_version = state_.engine()->ensemble_version();
+  if (!warm_done_.HasBeenNotified() || !warm_status_.ok() ||
+      state_.draining()) {
+    return absl::FailedPreconditionError(
+        "models are reloaded only while the server is SERVING");
+  }
+  auto fail = [&old_version](const absl::Status& status) {
+    core::LogError(absl::StrCat("model reload failed; ensemble ", old_version,
+                                " keeps serving: ", status.message()));
+    return status;
+  };
+  absl::StatusOr<std::unique_ptr<core::Engine>> created =
+      core::Engine::Create(ToEngineOptions(options_), deps_);
+  if (!created.ok()) return fail(created.status());
+  std::shared_ptr<core::Engine> next = *std::move(created);
+  if (absl::Status warmed = next->LoadAndWarm(); !warmed.ok()) {
+    return fail(warmed);
+  }
+  if (state_.draining()) {
+    return absl::UnavailableError("the server began draining during reload");
+  }
+  std::shared_ptr<core::Engine> old = state_.SwapEngine(next);
+  core::LogInfo(absl::StrFormat(
+      "models reloaded: ensemble %s -> %s, loaded and warmed in %d ms",
+      old_version, next->ensemble_version(),
+      absl::ToInt64Milliseconds(absl::Now() - start)));
+  next.reset();
+  // Calls that took the old engine before the swap still hold it: wait for
+  // them here, so it is never destroyed on one of its own threads.
+  while (old.use_count() > 1) absl::SleepFor(absl::Milliseconds(10));
+  old.reset();
+  return absl::OkStatus();
+}
+
+void Server::RequestReload() {
+  absl::MutexLock lock(&reload_thread_mu_);
+  if (reloading_) {
+    core::LogWarning("SIGHUP ignored: a reload is under way");
+    return;
+  }
+  if (reload_thread_.joinable()) reload_thread_.join();
+  reloading_ = true;
+  reload_thread_ = std::thread([this] {
+    if (auth_ != nullptr) (void)ReloadAuthTokens();
+    (void)ReloadModels();
+    absl::MutexLock done(&reload_thread_mu_);
+    reloading_ = false;
+  });
 }
 
 absl::Status Server::Start() {
@@ -189,7 +248,7 @@ absl::Status Server::Start() {
 }
 
 void Server::Warm() {
-  const absl::Status status = engine_->LoadAndWarm();
+  const absl::Status status = state_.engine()->LoadAndWarm();
   if (status.ok()) {
     state_.set_startup_time(absl::Now() - state_.started_at());
     health_.SetServing(true);
@@ -253,7 +312,12 @@ void Server::Shutdown() {
     server_->Shutdown(std::chrono::system_clock::now() +
                       std::chrono::milliseconds(options_.drain_timeout_ms));
   }
-  engine_->Shutdown();
+  {
+    // Waits for a reload under way: it swaps in its engine only while not
+    // draining, and releases the engine it retired once its calls are gone.
+    absl::MutexLock lock(&reload_mu_);
+  }
+  state_.engine()->Shutdown();
   core::LogInfo(
       absl::StrFormat("stopped: %d messages analysed", state_.served()));
 }

@@ -51,6 +51,21 @@ class Server {
   // the file is bad; returns why.
   absl::Status ReloadAuthTokens();
 
+  // Reads the model directory again (on SIGHUP) into a new engine, loads
+  // and warms it beside the serving one, then swaps it in for new calls;
+  // calls under way finish on the old engine, which is released when the
+  // last of them ends (this waits for that). Health stays SERVING. On any
+  // error (a bad file, a model that fails to load or warm) the old engine
+  // keeps serving and the error, naming the file, is logged and returned.
+  // FailedPrecondition before SERVING or while draining. One reload at a
+  // time; Shutdown() waits for one under way.
+  absl::Status ReloadModels();
+
+  // What SIGHUP does: ReloadAuthTokens() (with --auth-tokens) and
+  // ReloadModels() on a thread of their own, so signals keep being
+  // handled meanwhile. Ignored, with a log line, while one is under way.
+  void RequestReload();
+
   // Asks Run() to return. Safe from any thread, including signal waiters.
   // Called again once shutdown has begun, ends the grace period early.
   void RequestShutdown();
@@ -61,12 +76,12 @@ class Server {
 
  private:
   Server(const ServerOptions& options, std::unique_ptr<core::Engine> engine,
-         std::unique_ptr<TokenAuth> auth);
+         core::EngineDeps deps, std::unique_ptr<TokenAuth> auth);
   absl::Status Start();
   void Warm();
 
   const ServerOptions options_;
-  std::unique_ptr<core::Engine> engine_;
+  const core::EngineDeps deps_;            // for engines made by ReloadModels()
   const std::unique_ptr<TokenAuth> auth_;  // Null without --auth-tokens.
   ServingState state_;
   AnalyzerService service_;
@@ -84,6 +99,10 @@ class Server {
   absl::Status warm_status_;  // Written before warm_done_ is notified.
   absl::Notification shutdown_requested_;
   absl::Notification grace_cut_;
+  absl::Mutex reload_mu_;  // one ReloadModels() at a time
+  absl::Mutex reload_thread_mu_;
+  std::thread reload_thread_ ABSL_GUARDED_BY(reload_thread_mu_);
+  bool reloading_ ABSL_GUARDED_BY(reload_thread_mu_) = false;
   absl::Mutex shutdown_mu_;
   bool shut_down_ ABSL_GUARDED_BY(shutdown_mu_) = false;
 };

@@ -13,21 +13,22 @@ core::ContextOptions ContextOptionsOf(const core::Engine* engine) {
 
 }  // namespace
 
-ServingState::ServingState(core::Engine* engine, const StreamLimits& limits)
-    : engine_(engine),
+ServingState::ServingState(std::shared_ptr<core::Engine> engine,
+                           const StreamLimits& limits)
+    : engine_(std::move(engine)),
       limits_(limits),
       streams_share_(std::max(1, limits.max_queue / 2)),
       context_budget_(limits.context_total_people),
       started_at_(absl::Now()) {
   if (limits.shared_context) {
     shared_context_ = std::make_shared<core::ContextStore>(
-        ContextOptionsOf(engine), &context_budget_);
+        ContextOptionsOf(engine_.get()), &context_budget_);
   }
 }
 
 std::shared_ptr<core::ContextStore> ServingState::NewStreamContext() {
   if (shared_context_ != nullptr) return shared_context_;
-  return std::make_shared<core::ContextStore>(ContextOptionsOf(engine_),
+  return std::make_shared<core::ContextStore>(ContextOptionsOf(engine().get()),
                                               &context_budget_);
 }
 

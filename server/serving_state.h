@@ -49,11 +49,24 @@ class ServingState {
  public:
   // `engine` may be null in tests that never touch it or conversation
   // context.
-  ServingState(core::Engine* engine, const StreamLimits& limits);
+  ServingState(std::shared_ptr<core::Engine> engine,
+               const StreamLimits& limits);
 
   const StreamLimits& limits() const { return limits_; }
 
-  core::Engine& engine() const { return *engine_; }
+  // The engine that takes new work. A call holds the pointer for as long
+  // as it uses the engine, so an engine swapped out by SwapEngine() (model
+  // reload) finishes its work and is destroyed once its last call lets go.
+  std::shared_ptr<core::Engine> engine() const {
+    absl::MutexLock lock(&engine_mu_);
+    return engine_;
+  }
+  // Makes `next` the engine for new work; returns the one it replaces.
+  std::shared_ptr<core::Engine> SwapEngine(std::shared_ptr<core::Engine> next) {
+    absl::MutexLock lock(&engine_mu_);
+    std::swap(engine_, next);
+    return next;
+  }
   // Messages one stream may have read but not yet answered, now:
   // --stream-window, or fewer while many streams are open, so that all of
   // them together hold at most half of --max-queue and unary callers always
@@ -101,7 +114,8 @@ class ServingState {
   int64_t startup_time_us() const { return startup_us_.load(); }
 
  private:
-  core::Engine* const engine_;
+  mutable absl::Mutex engine_mu_;
+  std::shared_ptr<core::Engine> engine_ ABSL_GUARDED_BY(engine_mu_);
   const StreamLimits limits_;
   const int streams_share_;  // of the engine queue, for all streams together
   core::ContextBudget context_budget_;

@@ -100,6 +100,7 @@ void StreamReactor::Handle(const grpc::ByteBuffer& frame, uint64_t sequence) {
   }
   const v1::ChatMessage& message = request.message();
   if (status.ok()) {
+    item->engine = state_->engine();
     item->work.message = ToCoreMessage(message);
     item->work.deadline = DeadlineFromChrono(context_->deadline());
     item->work.is_cancelled = [flag = cancelled_flag_] { return flag->load(); };
@@ -138,7 +139,7 @@ void StreamReactor::Handle(const grpc::ByteBuffer& frame, uint64_t sequence) {
 }
 
 void StreamReactor::Submit(const std::string& channel, Item* item) {
-  const absl::Status status = state_->engine().Submit(
+  const absl::Status status = item->engine->Submit(
       std::move(item->work),
       [this, channel, item](absl::StatusOr<core::Analysis> result) {
         Done(channel, item, std::move(result));
@@ -184,7 +185,7 @@ std::vector<absl::Status> StreamReactor::AnswerReadyLocked(
       if (item.has_person) {
         const std::vector<core::PriorScore> history =
             context_store_->History(item.person, item.sent);
-        state_->engine().AddContext(history, item.sent, &analysis);
+        item.engine->AddContext(history, item.sent, &analysis);
         context_store_->Record(item.person,
                                {item.sent, analysis.verdict.score});
       }

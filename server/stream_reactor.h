@@ -82,8 +82,9 @@ class StreamReactor final
 
   // One message read, from its read to its answer.
   struct Item {
-    v1::StreamAnalyzeResponse response;  // message_id and sequence set
-    core::AnalysisRequest work;          // until handed to the engine
+    v1::StreamAnalyzeResponse response;    // message_id and sequence set
+    core::AnalysisRequest work;            // until handed to the engine
+    std::shared_ptr<core::Engine> engine;  // the one it is handed to
     bool done = false;
     absl::Status status;                     // once done
     std::optional<core::Analysis> analysis;  // once done, when OK
