@@ -39,6 +39,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "core/engine_observer.h"
 #include "core/model_pool.h"
 
 namespace lantern::core {
@@ -60,8 +61,9 @@ class ModelBatcher {
     std::vector<int64_t> ids;  // already truncated to the model's max length
     absl::Time deadline = absl::InfiniteFuture();
     std::function<bool()> is_cancelled;  // may be empty
-    // Called exactly once, on a runner thread: the row's logits, or
-    // DeadlineExceeded / Cancelled / Internal / Unavailable (shut down).
+    // Called exactly once: the row's logits, or DeadlineExceeded /
+    // Cancelled / Internal / Unavailable (shut down). On a runner thread,
+    // or on the caller's thread when TryRunInline() ran the request.
     std::function<void(absl::StatusOr<std::vector<float>>)> done;
   };
 
@@ -101,6 +103,11 @@ class ModelBatcher {
   // calls it once warm-up traffic is over.
   void ResetCounters();
 
+  // From now on, reports every forward pass to `observer` (null: stop);
+  // `observer` must outlive the batcher. The engine calls it once warm-up
+  // traffic is over, so warm-up is never reported.
+  void ReportTo(ModelObserver* observer) { observer_.store(observer); }
+
   size_t queue_depth() const;
   uint64_t batches() const { return batches_.load(); }
   uint64_t rows() const { return rows_.load(); }
@@ -119,12 +126,14 @@ class ModelBatcher {
   bool AllServing() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Run();
   // The oldest request and up to max_batch - 1 more of its length bucket,
-  // after waiting up to max_delay for them; empty when the queue is.
-  std::vector<Request> TakeBatch();
+  // after waiting up to max_delay for them; empty when the queue is. Sets
+  // `waits` to how long each waited in the queue.
+  std::vector<Request> TakeBatch(std::vector<absl::Duration>* waits);
   // The smallest length bucket that holds `length` tokens.
   int64_t LengthBucket(size_t length) const;
-  // Runs `batch` on `lease`'s handle (set), released before the answers.
-  void RunBatch(std::vector<Request> batch,
+  // Runs `batch` on `lease`'s handle (set), released before the answers;
+  // `waits` are the requests' queue waits, for the observer.
+  void RunBatch(std::vector<Request> batch, std::vector<absl::Duration> waits,
                 std::optional<ModelPool::Lease> lease);
 
   const std::string name_;
@@ -150,6 +159,7 @@ class ModelBatcher {
   std::atomic<uint64_t> rows_{0};
   std::atomic<int64_t> queue_ns_{0};
   std::atomic<int64_t> compute_ns_{0};
+  std::atomic<ModelObserver*> observer_{nullptr};
   // Separate from mu_: Shutdown() joins the runners, which take mu_.
   absl::Mutex runners_mu_;
   std::vector<std::thread> runners_ ABSL_GUARDED_BY(runners_mu_);

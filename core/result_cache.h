@@ -117,7 +117,8 @@ class LruCacheCore {
   ~LruCacheCore();
 
   std::shared_ptr<const void> Lookup(const CacheKey& key);
-  void Insert(const CacheKey& key, std::shared_ptr<const void> value);
+  // True when an entry was evicted to make room.
+  bool Insert(const CacheKey& key, std::shared_ptr<const void> value);
   ResultCacheStats stats() const;
   int shards() const { return num_shards_; }
 
@@ -132,7 +133,8 @@ class LruCacheCore {
 
 }  // namespace internal
 
-// Caches immutable `Value`s (e.g. core::Analysis) under CacheKeys.
+// Caches immutable `Value`s (the engine caches core::Verdict) under
+// CacheKeys.
 template <typename Value>
 class ResultCache {
  public:
@@ -158,9 +160,9 @@ class ResultCache {
 
   // Stores `value` under `key`, replacing any value already there, and
   // evicts the shard's least recently used entry if the shard was full.
-  // A null `value` is ignored.
-  void Insert(const CacheKey& key, std::shared_ptr<const Value> value) {
-    core_.Insert(key, std::move(value));
+  // A null `value` is ignored. Returns true when an entry was evicted.
+  bool Insert(const CacheKey& key, std::shared_ptr<const Value> value) {
+    return core_.Insert(key, std::move(value));
   }
 
   Stats stats() const { return core_.stats(); }

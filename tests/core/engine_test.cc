@@ -1,5 +1,7 @@
 #include "core/engine.h"
 
+#include <atomic>
+#include <map>
 #include <thread>
 
 #include "absl/synchronization/notification.h"
@@ -121,6 +123,7 @@ TEST_P(EngineTest, HandlesOptionOverridesSpecs) {
 
 TEST_P(EngineTest, AnalysesWithEveryModelAndCombinesScores) {
   auto engine = MakeWarmEngine();
+  sev_->forward_delay_ms = 2;  // after warm-up: every pass now takes 2 ms
   Result result;
   ASSERT_TRUE(
       engine
@@ -138,7 +141,7 @@ TEST_P(EngineTest, AnalysesWithEveryModelAndCombinesScores) {
   EXPECT_EQ(v.signals[0].label, "high");
   EXPECT_EQ(v.signals[1].label, "danger");
   EXPECT_FALSE(v.degraded);
-  EXPECT_GE(analysis->processing_time_us, 0);
+  EXPECT_GE(analysis->processing_time_us, 2000);
   for (const Factor& factor : v.factors) {
     EXPECT_THAT(factor.description, Not(HasSubstr("anymore")));
   }
@@ -401,6 +404,71 @@ TEST_P(EngineTest, SubmitAfterShutdownIsUnavailable) {
   Result result;
   EXPECT_EQ(engine->Submit(Request("hello"), result.Callback()).code(),
             absl::StatusCode::kUnavailable);
+}
+
+// Records what an engine reports through EngineDeps::observer.
+class RecordingObserver : public EngineObserver {
+ public:
+  struct Model : ModelObserver {
+    void OnBatch(absl::Span<const absl::Duration> queue_waits,
+                 absl::Duration forward_time) override {
+      for (absl::Duration wait : queue_waits)
+        EXPECT_GE(wait, absl::ZeroDuration());
+      EXPECT_GE(forward_time, absl::ZeroDuration());
+      rows.fetch_add(static_cast<int>(queue_waits.size()));
+    }
+    std::atomic<int> rows{0};
+  };
+  std::shared_ptr<ModelObserver> ForModel(const std::string& name) override {
+    absl::MutexLock lock(&mu);
+    std::shared_ptr<Model>& model = models[name];
+    if (model == nullptr) model = std::make_shared<Model>();
+    return model;
+  }
+  void OnCacheLookup(bool hit) override { (hit ? hits : misses).fetch_add(1); }
+  void OnCacheEviction() override { evictions.fetch_add(1); }
+  int Rows(const std::string& name) {
+    absl::MutexLock lock(&mu);
+    return models.count(name) ? models[name]->rows.load() : -1;
+  }
+
+  absl::Mutex mu;
+  std::map<std::string, std::shared_ptr<Model>> models ABSL_GUARDED_BY(mu);
+  std::atomic<int> hits{0}, misses{0}, evictions{0};
+};
+
+TEST_P(EngineTest, ObserverSeesServedTrafficButNotWarmUp) {
+  auto observer = std::make_shared<RecordingObserver>();
+  EngineOptions options;
+  options.model_dir = dir_;
+  options.worker_threads = GetParam();
+  options.cache_entries = 1;
+  EngineDeps deps = FakeDeps(dir_, {{"sev", sev_}, {"dis", dis_}});
+  deps.observer = observer;
+  auto engine = Engine::Create(options, deps);
+  ASSERT_TRUE(engine.ok()) << engine.status();
+  ASSERT_TRUE((*engine)->LoadAndWarm().ok());
+  EXPECT_EQ(observer->Rows("sev"), 0);
+  EXPECT_EQ(observer->Rows("dis"), 0);
+  EXPECT_EQ(observer->misses.load(), 0);
+  // Two texts through a one-entry cache (the second evicts the first), then
+  // the second again: a hit that runs no model.
+  for (const char* text : {"first text", "second text", "second text"}) {
+    Result result;
+    ASSERT_TRUE((*engine)->Submit(Request(text), result.Callback()).ok());
+    ASSERT_TRUE(result.Wait().ok());
+  }
+  // Passes are reported just after their answers go out.
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while ((observer->Rows("sev") < 2 || observer->Rows("dis") < 2) &&
+         absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(1));
+  }
+  EXPECT_EQ(observer->Rows("sev"), 2);
+  EXPECT_EQ(observer->Rows("dis"), 2);
+  EXPECT_EQ(observer->misses.load(), 2);
+  EXPECT_EQ(observer->hits.load(), 1);
+  EXPECT_EQ(observer->evictions.load(), 1);
 }
 
 INSTANTIATE_TEST_SUITE_P(Threads, EngineTest, ::testing::Values(1, 2, 4));

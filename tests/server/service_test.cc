@@ -248,6 +248,7 @@ TEST_F(ServiceTest, GetStatusReportsWarmModelsAndCounters) {
   EXPECT_EQ(status->cache().capacity(), 16384u);
   EXPECT_GE(status->cache().hits(), 1u);
   ASSERT_GE(status->models_size(), 2);
+  int64_t queued_us = 0;
   for (const v1::ModelStatus& model : status->models()) {
     EXPECT_TRUE(model.loaded()) << model.name();
     EXPECT_TRUE(model.warmed()) << model.name();
@@ -256,12 +257,15 @@ TEST_F(ServiceTest, GetStatusReportsWarmModelsAndCounters) {
     EXPECT_GE(model.inferences(), 1u);
     EXPECT_GE(model.batches(), 1u);
     EXPECT_LE(model.batches(), model.inferences());
-    // Real forward passes take time; waiting in the queue may take none.
+    // Real forward passes take time.
     EXPECT_GT(model.compute_time_us(), 0) << model.name();
-    EXPECT_GE(model.queue_time_us(), 0) << model.name();
+    queued_us += model.queue_time_us();
     EXPECT_EQ(model.failures(), 0u);
     EXPECT_EQ(model.error(), "");
   }
+  // A message alone runs its slowest model on the receiving thread (no
+  // wait) and hands the others to runner threads, which takes time.
+  EXPECT_GT(queued_us, 0);
 }
 
 }  // namespace

@@ -23,9 +23,10 @@ namespace lantern::testing {
 struct FakeModelState {
   // Logits every forward pass returns.
   std::vector<float> logits;
-  // When set, Forward returns this error instead (after warm-up).
+  // When set, every Forward call fails with Internal, warm-up passes
+  // included: set it after warm-up to fail served calls.
   std::atomic<bool> fail{false};
-  std::atomic<int> instances{0};      // backends created
+  std::atomic<int> instances{0};      // backends alive now
   std::atomic<int> forward_calls{0};  // all Forward calls, warm-up included
   std::atomic<int> max_concurrent{0};
   std::atomic<int> concurrent{0};
