@@ -65,7 +65,7 @@ class EncoderClassifier(nn.Module):
     """Encoder plus the mean probability of several heads (seed copies).
 
     Returns log(mean softmax) (log_mean_softmax), as
-    scripts/train_models.py's SeedAverage does for its copies.
+    scripts/lantern_train/models.py's SeedAverage does for its copies.
     """
 
     def __init__(self, encoder, heads):
@@ -101,7 +101,7 @@ class HeadConfig:
     weight_decay: float = 1e-4
     label_smoothing: float = 0.05
     seeds: int = 3
-    # Also train on the chat-style variants of train_models.augment().
+    # Also train on the chat-style variants of lantern_train.augment.augment().
     augmented: bool = False
 
 

@@ -797,12 +797,12 @@ def sample_texts(fixture_path=REFERENCE_FIXTURE):
 def dump_samples(tokenizer, out_path, fixture_path=REFERENCE_FIXTURE):
     """Writes {text, normalized, ids} JSON lines for the C++ parity test.
 
-    normalized is Lantern's normalize_text (scripts/train_models.py, the
-    same as core/text.cc); ids are UseTokenizer.encode(normalized), not
+    normalized is Lantern's normalize_text (scripts/lantern_train/text.py,
+    the same as core/text.cc); ids are UseTokenizer.encode(normalized), not
     truncated. Returns the number of samples.
     """
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    from train_models import normalize_text  # pylint: disable=import-outside-toplevel
+    from lantern_train.text import normalize_text  # pylint: disable=import-outside-toplevel
     lines = []
     for text in sample_texts(fixture_path):
         normalized = normalize_text(text)
