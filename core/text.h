@@ -1,8 +1,8 @@
 // Text checks and normalisation applied to every message before tokenizing.
 //
-// The training script (scripts/train_models.py) applies the same steps in
-// Python, so the tokenizer sees the same text at training and serving time.
-// Case folding is left to the SentencePiece model's own normaliser.
+// The training package (scripts/lantern_train/text.py) applies the same
+// steps in Python, so the tokenizer sees the same text at training and serving
+// time. Case folding is left to the SentencePiece model's own normaliser.
 #ifndef LANTERN_CORE_TEXT_H_
 #define LANTERN_CORE_TEXT_H_
 
