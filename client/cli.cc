@@ -30,6 +30,7 @@ po::options_description GlobalOptions() {
   options.add_options()                                  //
       ("help,h", "")                                     //
       ("target", po::value<std::string>(), "")           //
+      ("balance", po::value<std::string>(), "")          //
       ("timeout-ms", po::value<int64_t>(), "")           //
       ("tls", po::bool_switch(), "")                     //
       ("tls-ca", po::value<std::string>(), "")           //
@@ -154,6 +155,23 @@ absl::Status ApplyGlobalOptions(const po::variables_map& vm,
                                               : std::string(default_target);
   if (options->client.target.empty()) {
     return absl::InvalidArgumentError("--target must not be empty");
+  }
+  if (absl::Status s = ChannelTarget(options->client.target).status();
+      !s.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("--target: ", s.message()));
+  }
+  if (vm.count("balance")) {
+    const std::string& policy = vm["balance"].as<std::string>();
+    if (policy == "auto") {
+      options->client.balancing = ClientOptions::Balancing::kAuto;
+    } else if (policy == "pick_first") {
+      options->client.balancing = ClientOptions::Balancing::kPickFirst;
+    } else if (policy == "round_robin") {
+      options->client.balancing = ClientOptions::Balancing::kRoundRobin;
+    } else {
+      return absl::InvalidArgumentError(
+          "--balance must be auto, pick_first or round_robin");
+    }
   }
   if (vm.count("timeout-ms")) {
     const int64_t ms = vm["timeout-ms"].as<int64_t>();
@@ -319,7 +337,13 @@ std::string UsageText() {
       "Global options (before or after the command):\n"
       "  --target HOST:PORT  server address (default: $LANTERN_TARGET, else ",
       ClientOptions().target,
-      ")\n"
+      ");\n"
+      "                      IP:PORT,IP:PORT,... for several replicas\n"
+      "  --balance POLICY    auto (round_robin for a list of replicas, else\n"
+      "                      pick_first), pick_first, or round_robin: each\n"
+      "                      call to the next replica whose health is\n"
+      "                      SERVING (also for dns:///NAME:PORT with several\n"
+      "                      addresses); health and status answer for one\n"
       "  --timeout-ms N      deadline of each call in ms; stream has none\n"
       "                      (default ",
       absl::ToInt64Milliseconds(ClientOptions().timeout),

@@ -1,9 +1,17 @@
 #include "client/client.h"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
 #include <utility>
+#include <vector>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 
 namespace lantern::client {
 namespace {
@@ -28,14 +36,114 @@ void SetTimeout(grpc::ClientContext& context, absl::Duration timeout) {
   context.set_deadline(absl::ToChronoTime(absl::Now() + timeout));
 }
 
+// One entry of a target list, "1.2.3.4:50051" or "[::1]:50051".
+struct ListedAddress {
+  bool ipv6 = false;
+  std::string uri_part;  // as gRPC's ipv4:/ipv6: schemes spell it
+};
+
+absl::StatusOr<ListedAddress> ParseListedAddress(absl::string_view entry) {
+  const auto refuse = [entry](absl::string_view why) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("target list entry '", entry, "' ", why));
+  };
+  if (entry.empty()) return refuse("is empty");
+  const size_t colon = entry.rfind(':');
+  if (colon == absl::string_view::npos) return refuse("has no :port");
+  int port = 0;
+  if (!absl::SimpleAtoi(entry.substr(colon + 1), &port) || port < 1 ||
+      port > 65535) {
+    return refuse("has no port between 1 and 65535");
+  }
+  absl::string_view host = entry.substr(0, colon);
+  ListedAddress address;
+  address.ipv6 = absl::ConsumePrefix(&host, "[");
+  if (address.ipv6 && !absl::ConsumeSuffix(&host, "]")) {
+    return refuse("has an unclosed [");
+  }
+  unsigned char bytes[16];
+  const std::string host_str(host);
+  if (inet_pton(address.ipv6 ? AF_INET6 : AF_INET, host_str.c_str(), bytes) !=
+      1) {
+    return refuse(
+        "is not an IP address and port (for a name with several addresses "
+        "use dns:///name:port)");
+  }
+  address.uri_part = std::string(entry);
+  return address;
+}
+
+// Service names are identifiers; escape what JSON needs escaped anyway.
+std::string JsonString(absl::string_view text) {
+  std::string out = "\"";
+  for (const char c : text) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + "\"";
+}
+
 }  // namespace
+
+absl::StatusOr<std::string> ChannelTarget(const std::string& target) {
+  // Already gRPC's own list syntax, or not a list.
+  if (absl::StartsWith(target, "ipv4:") || absl::StartsWith(target, "ipv6:") ||
+      !absl::StrContains(target, ',')) {
+    return target;
+  }
+  std::vector<std::string> parts;
+  bool ipv6 = false;
+  for (absl::string_view entry : absl::StrSplit(target, ',')) {
+    absl::StatusOr<ListedAddress> address =
+        ParseListedAddress(absl::StripAsciiWhitespace(entry));
+    if (!address.ok()) return address.status();
+    if (parts.empty()) {
+      ipv6 = address->ipv6;
+    } else if (address->ipv6 != ipv6) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("target list mixes IPv4 and IPv6 at '",
+                       address->uri_part, "'; gRPC takes one family a list"));
+    }
+    parts.push_back(std::move(address->uri_part));
+  }
+  return absl::StrCat(ipv6 ? "ipv6:" : "ipv4:", absl::StrJoin(parts, ","));
+}
+
+ClientOptions::Balancing EffectiveBalancing(const ClientOptions& options) {
+  if (options.balancing != ClientOptions::Balancing::kAuto) {
+    return options.balancing;
+  }
+  return absl::StrContains(options.target, ',')
+             ? ClientOptions::Balancing::kRoundRobin
+             : ClientOptions::Balancing::kPickFirst;
+}
+
+std::string ServiceConfigJson(const ClientOptions& options) {
+  if (EffectiveBalancing(options) != ClientOptions::Balancing::kRoundRobin) {
+    return "";
+  }
+  // gRPC C++ runs client-side health checking (A17, over Health/Watch) for
+  // round_robin whenever the service config names a service; no channel
+  // argument is needed (GRPC_ARG_INHIBIT_HEALTH_CHECKING would turn it off).
+  return absl::StrCat(R"({"loadBalancingConfig":[{"round_robin":{}}],)",
+                      R"("healthCheckConfig":{"serviceName":)",
+                      JsonString(options.health_service), "}}");
+}
 
 std::shared_ptr<grpc::Channel> MakeChannel(const ClientOptions& options,
                                            grpc::ChannelArguments args) {
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, kMaxReconnectBackoffMs);
+  const std::string target =
+      ChannelTarget(options.target).value_or(options.target);
+  const std::string service_config = ServiceConfigJson(options);
+  if (!service_config.empty()) {
+    args.SetServiceConfigJSON(service_config);
+    // A DNS TXT record must not replace the balancing asked for.
+    args.SetInt(GRPC_ARG_SERVICE_CONFIG_DISABLE_RESOLUTION, 1);
+  }
   if (!options.tls.enabled) {
-    return grpc::CreateCustomChannel(options.target,
-                                     grpc::InsecureChannelCredentials(), args);
+    return grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(),
+                                     args);
   }
   grpc::SslCredentialsOptions ssl;
   ssl.pem_root_certs = options.tls.root_certs_pem;
@@ -44,8 +152,7 @@ std::shared_ptr<grpc::Channel> MakeChannel(const ClientOptions& options,
   if (!options.tls.server_name.empty()) {
     args.SetSslTargetNameOverride(options.tls.server_name);
   }
-  return grpc::CreateCustomChannel(options.target, grpc::SslCredentials(ssl),
-                                   args);
+  return grpc::CreateCustomChannel(target, grpc::SslCredentials(ssl), args);
 }
 
 void AddCallCredentials(const ClientOptions& options,

@@ -36,8 +36,32 @@
 namespace lantern::client {
 
 struct ClientOptions {
-  // host:port of the server (any gRPC target URI works, e.g. "dns:///h:p").
+  // Where the server is: host:port (any gRPC target URI works, e.g.
+  // "dns:///name:port", whose name may have several addresses), or a
+  // comma-separated list of IP:port, all IPv4 or all IPv6 ("[::1]:50051"),
+  // for several replicas (see ChannelTarget()).
   std::string target = "127.0.0.1:50051";
+
+  // How calls are spread over the addresses the target resolves to.
+  enum class Balancing {
+    // kRoundRobin for a list of several addresses, else kPickFirst.
+    kAuto,
+    // gRPC's default (pick_first): one connection, to the first address that
+    // accepts it; every call goes there.
+    kPickFirst,
+    // gRPC's round_robin with client-side health checking: a connection to
+    // every address, which watches grpc.health.v1.Health for
+    // `health_service`; each call goes to the next address that reports
+    // SERVING. A server warming up or draining (NOT_SERVING) gets no calls
+    // until it reports SERVING again; a server without a health service
+    // counts as serving. With no address SERVING, calls fail with
+    // UNAVAILABLE at once, health checks included.
+    kRoundRobin,
+  };
+  Balancing balancing = Balancing::kAuto;
+  // The service name kRoundRobin watches (the server reports both "" and
+  // this one).
+  std::string health_service = "lantern.v1.Analyzer";
   // Per-call deadline for unary calls (Analyze, GetStatus, CheckHealth).
   // absl::InfiniteDuration() means no deadline.
   absl::Duration timeout = absl::Seconds(10);
@@ -61,8 +85,23 @@ struct ClientOptions {
   std::string token;
 };
 
-// A channel to options.target with its TLS settings; `args` are extra
-// channel arguments.
+// The gRPC target URI for ClientOptions::target: a comma-separated list of
+// IP:port becomes gRPC's static "ipv4:a:p,b:p" or "ipv6:[a]:p,[b]:p"; any
+// other target is returned unchanged. INVALID_ARGUMENT names the entry when
+// a list has an empty entry, an entry that is not an IP address and port
+// (a host name: use "dns:///name:port" instead), or mixes IPv4 and IPv6.
+absl::StatusOr<std::string> ChannelTarget(const std::string& target);
+
+// The balancing policy kAuto stands for with this target.
+ClientOptions::Balancing EffectiveBalancing(const ClientOptions& options);
+
+// The gRPC service config for options.balancing: round_robin with
+// healthCheckConfig for kRoundRobin, "" (gRPC's default) otherwise.
+std::string ServiceConfigJson(const ClientOptions& options);
+
+// A channel to options.target (through ChannelTarget(); a target it refuses
+// is handed to gRPC as is, and every call then fails with UNAVAILABLE) with
+// its balancing and TLS settings; `args` are extra channel arguments.
 std::shared_ptr<grpc::Channel> MakeChannel(const ClientOptions& options,
                                            grpc::ChannelArguments args = {});
 
@@ -86,6 +125,11 @@ class AnalyzeStream;
 // polls the channel (at worst its 5 s backup poller), so after an outage
 // calls may keep failing for a few seconds; WaitUntilServing() polls the
 // channel itself and returns as soon as the server is back.
+//
+// With several servers and round robin (ClientOptions::balancing), each call
+// goes to the next server that reports SERVING: GetStatus() and
+// CheckHealth() answer for whichever server got that call, and
+// WaitUntilServing() returns once any one of them is SERVING.
 class Client {
  public:
   explicit Client(ClientOptions options);
