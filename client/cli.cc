@@ -75,6 +75,9 @@ CommandSyntax SyntaxOf(Command command) {
           ("pretty", po::bool_switch(), "");
       syntax.positional.add("text", -1);
       break;
+    case Command::kStream:
+      syntax.options.add_options()("no-reconnect", po::bool_switch(), "");
+      break;
     case Command::kHealth:
       syntax.options.add_options()                   //
           ("service", po::value<std::string>(), "")  //
@@ -94,7 +97,6 @@ CommandSyntax SyntaxOf(Command command) {
       AddStoriesOptions(syntax.options, syntax.positional);
       break;
     case Command::kHelp:
-    case Command::kStream:
     case Command::kStatus:
       break;
   }
@@ -202,6 +204,9 @@ absl::Status ApplyCommandOptions(const po::variables_map& vm,
       options->pretty = vm["pretty"].as<bool>();
       return absl::OkStatus();
     }
+    case Command::kStream:
+      options->reconnect = !vm["no-reconnect"].as<bool>();
+      return absl::OkStatus();
     case Command::kHealth:
       if (vm.count("service")) {
         options->service = vm["service"].as<std::string>();
@@ -228,7 +233,6 @@ absl::Status ApplyCommandOptions(const po::variables_map& vm,
     case Command::kStories:
       return ApplyStoriesOptions(vm, &options->stories);
     case Command::kHelp:
-    case Command::kStream:
     case Command::kStatus:
       return absl::OkStatus();
   }
@@ -312,13 +316,15 @@ std::string UsageText() {
       "ChatMessage\n"
       "                      {\"id\":\"m1\",\"text\":\"...\"} or a "
       "StreamAnalyzeRequest\n"
-      "                      {\"message\":{...}}, over one StreamAnalyze call."
-      "\n"
+      "                      {\"message\":{...}}, over StreamAnalyze.\n"
       "                      Print one JSON line per input line: a\n"
       "                      StreamAnalyzeResponse, or {\"line\":N,\"error\":"
       "{...}}\n"
       "                      for a line that is not a valid message. Blank\n"
       "                      lines are skipped; a summary goes to stderr.\n"
+      "                      Survives a server drain or restart: reconnects\n"
+      "                      with backoff and resends what was not answered.\n"
+      "    --no-reconnect    end at the first drain, as one plain stream\n"
       "  health              Print SERVING, NOT_SERVING, UNKNOWN or\n"
       "                      SERVICE_UNKNOWN; exit 0 only if SERVING.\n"
       "    --service NAME    check one service (default: the whole server)\n"
@@ -469,7 +475,7 @@ int RunCli(int argc, const char* const* argv, absl::string_view default_target,
     case Command::kAnalyze:
       return RunAnalyze(client, *options, out, err);
     case Command::kStream:
-      return RunStream(client, in, out, err);
+      return RunStream(client, *options, in, out, err);
     case Command::kHealth:
       return RunHealth(client, *options, out, err);
     case Command::kStatus:

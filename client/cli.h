@@ -52,6 +52,8 @@ struct CliOptions {
   lantern::v1::ChatMessage message;
   // analyze: --pretty prints indented JSON instead of one line.
   bool pretty = false;
+  // stream: false with --no-reconnect (see client/reliable_stream.h).
+  bool reconnect = true;
   // health: --service NAME ("" = whole server).
   std::string service;
   // health: --wait SECONDS; unset = a single check.
@@ -107,25 +109,30 @@ std::string ErrorLine(const absl::Status& status);
 // The commands. Each returns the process exit code.
 int RunAnalyze(Client& client, const CliOptions& options, std::ostream& out,
                std::ostream& err);
-// Reads JSON lines from `in` until EOF, one writer thread feeding the stream
-// while the calling thread prints responses as they arrive. Every non-blank
-// input line that was read gets exactly one line on `out`:
-//   - a StreamAnalyzeResponse from the server (analysis or per-message error);
+// Reads JSON lines from `in` until EOF, one writer thread feeding a
+// ReliableStream (client/reliable_stream.h) while responses are printed as
+// they arrive. Unless options.reconnect is false, a server drain or restart
+// is survived: unanswered messages are resent on a new stream. Every
+// non-blank input line that was read gets exactly one line on `out`:
+//   - a StreamAnalyzeResponse from the server (analysis or per-message
+//     error), `sequence` = the message's position among those sent, from 0;
 //   - {"line":N,"error":{...}} if the line is not a valid message (not sent);
-//   - a StreamAnalyzeResponse with an error carrying the stream's final code
-//     ("not analysed: ...") for a message the server never answered because
-//     the call ended early (drain, unreachable server); resend those.
-// After an early end no further input is read. Ends with
-// `stream: N sent, N answered, N errors` on `err`, where errors counts every
-// error line of the three kinds. Returns kExitFailure only if the stream
+//   - a StreamAnalyzeResponse with an error carrying the final code ("not
+//     analysed: ...") for a message no server answered: the stream ended
+//     with a status that is not retried, or retries ran out, or (with
+//     reconnect off) the call ended early; resend those.
+// After such an end no further input is read. Ends with `stream: N sent, N
+// answered, N errors, N reconnects, N resent` on `err`, where errors counts
+// every error line of the three kinds and resent counts writes of messages
+// written on an earlier stream. Returns kExitFailure only if the stream
 // itself ended with an error (also printed on `err`, before the summary).
 //
-// If the server ends the call while `in` is blocked (e.g. an interactive
+// If the stream ends for good while `in` is blocked (e.g. an interactive
 // terminal), the function returns after 0.5 s without waiting for the next
 // input line; the reader thread is then detached, so `in` must outlive the
 // process (std::cin does).
-int RunStream(Client& client, std::istream& in, std::ostream& out,
-              std::ostream& err);
+int RunStream(Client& client, const CliOptions& options, std::istream& in,
+              std::ostream& out, std::ostream& err);
 int RunHealth(Client& client, const CliOptions& options, std::ostream& out,
               std::ostream& err);
 int RunStatus(Client& client, std::ostream& out, std::ostream& err);

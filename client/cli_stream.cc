@@ -4,7 +4,6 @@
 #include <condition_variable>
 #include <cstdint>
 #include <istream>
-#include <map>
 #include <memory>
 #include <mutex>
 #include <ostream>
@@ -16,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "client/cli.h"
+#include "client/reliable_stream.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "lantern/v1/analyzer.pb.h"
@@ -23,8 +23,8 @@
 namespace lantern::client {
 namespace {
 
-// How long RunStream() waits for its reader thread after the call ended
-// early. A thread still blocked on input after this is detached (see cli.h).
+// How long RunStream() waits for its writer thread after the stream gave
+// up. A thread still blocked on input after this is detached (see cli.h).
 constexpr std::chrono::milliseconds kWriterGrace(500);
 
 // Parses `line` into `message`; on failure returns the parser's reason. Only
@@ -43,38 +43,27 @@ absl::Status ParseJson(absl::string_view line,
   return absl::InvalidArgumentError(reason);
 }
 
-// State shared by RunStream() and its reader/writer thread. Shared-owned so
-// that a detached writer never outlives what it touches.
+// State shared by RunStream(), its writer thread and the answer callback.
+// Shared-owned so that a detached writer never outlives what it touches.
 struct StreamState {
-  explicit StreamState(std::unique_ptr<AnalyzeStream> s)
-      : stream(std::move(s)) {}
-
-  const std::unique_ptr<AnalyzeStream> stream;
-
   // Serialises lines on the output stream.
   std::mutex out_mu;
 
-  // Held around every Write()/WritesDone(), and by RunStream() when it sets
-  // `stop` or `abandoned`, so Finish() never overlaps a write.
+  // Held by the writer around every use of `stream` and the output, and by
+  // RunStream() when it sets `abandoned`.
   std::mutex write_mu;
-  // Guarded by write_mu. `stop`: the call is over; the writer must not
-  // write, but still gives the line in hand its output line. `abandoned`:
-  // RunStream() stopped waiting; the writer must touch nothing any more.
-  bool stop = false;
+  // Guarded by write_mu: RunStream() stopped waiting; the writer must touch
+  // nothing any more.
   bool abandoned = false;
 
   std::mutex done_mu;
   std::condition_variable done_cv;
   bool writer_done = false;  // Guarded by done_mu.
 
-  // Messages written (or whose write failed) and not answered yet, by
-  // sequence: the server numbers requests 0, 1, 2... in the order it reads
-  // them, which is the order of Write() calls.
-  std::mutex unanswered_mu;
-  std::map<uint64_t, std::string> unanswered;  // sequence -> message id
-
-  std::atomic<int64_t> sent{0};
   std::atomic<int64_t> errors{0};  // Every output line that is an error.
+
+  // Set before the writer starts; its callback prints through this state.
+  std::unique_ptr<ReliableStream> stream;
 };
 
 void PrintLine(StreamState& state, std::ostream& out, const std::string& line) {
@@ -83,25 +72,39 @@ void PrintLine(StreamState& state, std::ostream& out, const std::string& line) {
   out.flush();
 }
 
-// Registers `message` as waiting for an answer, then writes it unless the
-// call is over. Returns false if it was not written. Called with write_mu.
-bool SendMessage(StreamState& state, const lantern::v1::ChatMessage& message) {
-  const uint64_t sequence = static_cast<uint64_t>(state.sent.load());
-  {
-    // Registered before the write: the answer may come back before Write()
-    // returns. A message that is not written stays registered, so its line
-    // still gets an (error) output line.
-    std::lock_guard<std::mutex> lock(state.unanswered_mu);
-    state.unanswered.emplace(sequence, message.id());
-  }
-  if (state.stop || !state.stream->Write(message)) return false;
-  ++state.sent;
-  return true;
+// One stdout line for a response; if it cannot be printed as JSON, an error
+// response for the same message instead, so the line count holds.
+std::string ResponseLine(const lantern::v1::StreamAnalyzeResponse& response) {
+  absl::StatusOr<std::string> json = ToJson(response, /*pretty=*/false);
+  if (json.ok()) return *std::move(json);
+  lantern::v1::StreamAnalyzeResponse replacement;
+  replacement.set_message_id(response.message_id());
+  replacement.set_sequence(response.sequence());
+  replacement.mutable_error()->set_code(static_cast<int>(json.status().code()));
+  replacement.mutable_error()->set_message(
+      std::string(json.status().message()));
+  return ToJson(replacement, /*pretty=*/false).value_or("{}");
 }
 
-// The writer thread: reads `in` to EOF and writes each message; answers
-// unparsable lines itself. Half-closes at EOF. Once a message cannot be
-// written (the call is over), reads no further.
+// Hands `message` to the stream. A message it refuses (it has given up) gets
+// its "not analysed" line here, since the stream never reports it. Returns
+// false when refused. Called with write_mu.
+bool SendMessage(StreamState& state, std::ostream& out,
+                 lantern::v1::ChatMessage message) {
+  // Only this thread sends, so this is the index the message would get.
+  const uint64_t index = static_cast<uint64_t>(state.stream->stats().accepted);
+  const std::string id = message.id();
+  const absl::Status sent = state.stream->Send(std::move(message));
+  if (sent.ok()) return true;
+  ++state.errors;
+  PrintLine(state, out, ResponseLine(NotAnalysedResponse(index, id, sent)));
+  return false;
+}
+
+// The writer thread: reads `in` to EOF and sends each message (blocking
+// while the stream has its fill of unanswered messages); answers unparsable
+// lines itself. Closes the stream at EOF. Once a message is refused (the
+// stream has given up), reads no further.
 void WriteLines(const std::shared_ptr<StreamState>& state, std::istream& in,
                 std::ostream& out) {
   int64_t line_number = 0;
@@ -115,7 +118,7 @@ void WriteLines(const std::shared_ptr<StreamState>& state, std::istream& in,
     std::lock_guard<std::mutex> lock(state->write_mu);
     if (state->abandoned) return;
     if (message.ok()) {
-      sending = SendMessage(*state, *message);
+      sending = SendMessage(*state, out, *std::move(message));
     } else {
       ++state->errors;
       PrintLine(*state, out,
@@ -125,51 +128,17 @@ void WriteLines(const std::shared_ptr<StreamState>& state, std::istream& in,
   {
     std::lock_guard<std::mutex> lock(state->write_mu);
     if (state->abandoned) return;
-    if (sending && !state->stop) state->stream->WritesDone();
+    if (sending) state->stream->CloseSend();
   }
   std::lock_guard<std::mutex> lock(state->done_mu);
   state->writer_done = true;
   state->done_cv.notify_all();
 }
 
-// One stdout line for a server response; if it cannot be printed as JSON,
-// an error response for the same message instead, so the line count holds.
-std::string ResponseLine(const lantern::v1::StreamAnalyzeResponse& response) {
-  absl::StatusOr<std::string> json = ToJson(response, /*pretty=*/false);
-  if (json.ok()) return *std::move(json);
-  lantern::v1::StreamAnalyzeResponse replacement;
-  replacement.set_message_id(response.message_id());
-  replacement.set_sequence(response.sequence());
-  replacement.mutable_error()->set_code(static_cast<int>(json.status().code()));
-  replacement.mutable_error()->set_message(
-      std::string(json.status().message()));
-  return ToJson(replacement, /*pretty=*/false).value_or("{}");
-}
-
-// Prints every response until the end of the stream. Returns their number.
-int64_t PrintResponses(StreamState& state, std::ostream& out) {
-  int64_t answered = 0;
-  lantern::v1::StreamAnalyzeResponse response;
-  while (state.stream->Read(&response)) {
-    ++answered;
-    if (response.has_error()) ++state.errors;
-    {
-      std::lock_guard<std::mutex> lock(state.unanswered_mu);
-      state.unanswered.erase(response.sequence());
-    }
-    PrintLine(state, out, ResponseLine(response));
-  }
-  return answered;
-}
-
-// Called once the call is over. After a normal end the writer has already
-// half-closed; after an early end (server drained, unreachable) it may be
-// blocked on input that will never come, so stop it and wait only briefly.
+// Called once the stream is over. After a normal end the writer has
+// already closed it; after the stream gave up, the writer may be blocked on
+// input that will never come, so wait only briefly.
 void StopWriter(StreamState& state, std::thread& writer) {
-  {
-    std::lock_guard<std::mutex> lock(state.write_mu);
-    state.stop = true;
-  }
   bool writer_done;
   {
     std::unique_lock<std::mutex> lock(state.done_mu);
@@ -185,31 +154,6 @@ void StopWriter(StreamState& state, std::thread& writer) {
     state.abandoned = true;
   }
   writer.detach();
-}
-
-// Gives each message the server never answered its error line, so every
-// input line that was read gets one output line. Only an early end leaves
-// such messages (the proto says to resend them); after OK it would be a
-// server bug.
-void PrintUnanswered(StreamState& state, const absl::Status& final_status,
-                     std::ostream& out) {
-  const absl::Status status =
-      final_status.ok()
-          ? absl::InternalError("the stream ended without an answer")
-          : final_status;
-  std::lock_guard<std::mutex> lock(state.unanswered_mu);
-  for (const auto& [sequence, message_id] : state.unanswered) {
-    lantern::v1::StreamAnalyzeResponse response;
-    response.set_message_id(message_id);
-    response.set_sequence(sequence);
-    response.mutable_error()->set_code(static_cast<int>(status.code()));
-    response.mutable_error()->set_message(
-        absl::StrCat("not analysed: ", absl::StatusCodeToString(status.code()),
-                     ": ", status.message()));
-    ++state.errors;
-    PrintLine(state, out, ResponseLine(response));
-  }
-  state.unanswered.clear();
 }
 
 }  // namespace
@@ -242,17 +186,32 @@ std::string StreamLineErrorJson(int64_t line_number,
                       ToJson(error, /*pretty=*/false).value_or("{}"), "}");
 }
 
-int RunStream(Client& client, std::istream& in, std::ostream& out,
-              std::ostream& err) {
-  auto state = std::make_shared<StreamState>(client.OpenStream());
+int RunStream(Client& client, const CliOptions& options, std::istream& in,
+              std::ostream& out, std::ostream& err) {
+  auto state = std::make_shared<StreamState>();
+  ReliableStreamOptions stream_options;
+  if (!options.reconnect) stream_options.max_attempts = 0;
+  // A raw pointer: the state owns the stream, which owns the callback.
+  absl::StatusOr<std::unique_ptr<ReliableStream>> stream =
+      ReliableStream::Create(client, stream_options,
+                             [raw = state.get(), &out](StreamAnswer answer) {
+                               if (answer.response.has_error()) ++raw->errors;
+                               PrintLine(*raw, out,
+                                         ResponseLine(answer.response));
+                             });
+  if (!stream.ok()) {
+    err << ErrorLine(stream.status()) << '\n';
+    return kExitFailure;
+  }
+  state->stream = *std::move(stream);
   std::thread writer([state, &in, &out] { WriteLines(state, in, out); });
-  const int64_t answered = PrintResponses(*state, out);
+  const absl::Status status = state->stream->Wait();
   StopWriter(*state, writer);
-  const absl::Status status = state->stream->Finish();
-  PrintUnanswered(*state, status, out);
+  const ReliableStreamStats stats = state->stream->stats();
   if (!status.ok()) err << ErrorLine(status) << '\n';
-  err << "stream: " << state->sent << " sent, " << answered << " answered, "
-      << state->errors << " errors" << std::endl;
+  err << "stream: " << stats.accepted << " sent, " << stats.answered
+      << " answered, " << state->errors << " errors, " << stats.reconnects
+      << " reconnects, " << stats.resent << " resent" << std::endl;
   return status.ok() ? kExitOk : kExitFailure;
 }
 

@@ -57,6 +57,8 @@ struct Engine::ModelEntry {
   std::atomic<uint64_t> failures{0};
   // A model failing on every message logs once every ten seconds.
   LogLimiter failure_log{absl::Seconds(10)};
+  // From EngineDeps::observer, set before the batcher; may be null.
+  std::shared_ptr<ModelObserver> observer;
   // Set once, under mu, when loaded; warm after Start(). Read under mu until
   // ready_, then without it (it never changes again).
   std::unique_ptr<ModelBatcher> batcher;
@@ -245,8 +247,11 @@ absl::Status Engine::LoadAndWarm() {
   std::stable_sort(by_warmup_time.begin(), by_warmup_time.end());
   for (const auto& [took, m] : by_warmup_time) dispatch_order_.push_back(m);
   LANTERN_RETURN_IF_ERROR(WarmPath());
-  // The counters describe served traffic only.
-  for (auto& entry : models_) entry->batcher->ResetCounters();
+  // The counters and the observer describe served traffic only.
+  for (auto& entry : models_) {
+    entry->batcher->ResetCounters();
+    entry->batcher->ReportTo(entry->observer.get());
+  }
   ready_.store(true);
   return absl::OkStatus();
 }
@@ -317,6 +322,8 @@ absl::Status Engine::LoadModel(ModelEntry& entry) {
     return absl::OkStatus();
   };
   entry.pool_index = pool_.AddModel(spec.name(), std::move(handles));
+  if (deps_.observer != nullptr)
+    entry.observer = deps_.observer->ForModel(spec.name());
   ModelBatcher* batcher = nullptr;
   {
     // Shutdown() sets shutting_down_ before it looks at any batcher, so a
@@ -366,8 +373,11 @@ absl::Status Engine::Dispatch(AnalysisRequest request, AnalysisCallback done,
   CacheKey key;
   if (cache_->enabled()) {
     key = MakeKey(fingerprint_, normalized);
-    if (std::shared_ptr<const Verdict> cached =
-            use_cache ? cache_->Lookup(key) : nullptr) {
+    std::shared_ptr<const Verdict> cached =
+        use_cache ? cache_->Lookup(key) : nullptr;
+    if (use_cache && deps_.observer != nullptr)
+      deps_.observer->OnCacheLookup(cached != nullptr);
+    if (cached != nullptr) {
       done(Answer(request, *cached, arrived));
       return absl::OkStatus();
     }
@@ -471,7 +481,9 @@ void Engine::Complete(Pending& pending) {
   }
   // A degraded verdict is not cached: it would outlive the model failure.
   if (cache_->enabled() && pending.use_cache && !verdict->degraded) {
-    cache_->Insert(pending.key, std::make_shared<const Verdict>(*verdict));
+    const bool evicted =
+        cache_->Insert(pending.key, std::make_shared<const Verdict>(*verdict));
+    if (evicted && deps_.observer != nullptr) deps_.observer->OnCacheEviction();
   }
   pending.done(Answer(pending.request, *std::move(verdict), pending.arrived));
 }

@@ -31,6 +31,7 @@
 #include "absl/time/time.h"
 #include "core/conversation.h"
 #include "core/cues.h"
+#include "core/engine_observer.h"
 #include "core/ensemble.h"
 #include "core/model_backend.h"
 #include "core/model_batcher.h"
@@ -76,6 +77,8 @@ struct EngineDeps {
   std::function<absl::StatusOr<std::unique_ptr<Tokenizer>>(
       const config::v1::TokenizerSpec& spec, const std::string& model_path)>
       load_tokenizer;
+  // Told about served traffic as it happens (metrics); may be null.
+  std::shared_ptr<EngineObserver> observer;
 };
 
 // A chat message as the engine sees it.

@@ -95,7 +95,7 @@ bool ModelBatcher::TryRunInline(Request& request) {
   if (!lease.ok()) return false;  // Every handle is busy.
   std::vector<Request> batch;
   batch.push_back(std::move(request));
-  RunBatch(std::move(batch), *std::move(lease));
+  RunBatch(std::move(batch), {absl::ZeroDuration()}, *std::move(lease));
   return true;
 }
 
@@ -139,17 +139,19 @@ void ModelBatcher::Run() {
     // handle is busy join the batch instead of waiting behind it.
     absl::StatusOr<ModelPool::Lease> lease =
         pool_->Acquire(pool_index_, absl::InfiniteFuture());
-    std::vector<Request> batch = TakeBatch();
+    std::vector<absl::Duration> waits;
+    std::vector<Request> batch = TakeBatch(&waits);
     if (batch.empty()) continue;  // Another runner or a caller took it.
     if (!lease.ok()) {
       for (Request& r : batch) r.done(lease.status());
       continue;
     }
-    RunBatch(std::move(batch), *std::move(lease));
+    RunBatch(std::move(batch), std::move(waits), *std::move(lease));
   }
 }
 
-std::vector<ModelBatcher::Request> ModelBatcher::TakeBatch() {
+std::vector<ModelBatcher::Request> ModelBatcher::TakeBatch(
+    std::vector<absl::Duration>* waits) {
   absl::MutexLock lock(&mu_);
   if (options_.max_delay > absl::ZeroDuration() && !stopping_ &&
       !queue_.empty()) {
@@ -181,7 +183,8 @@ std::vector<ModelBatcher::Request> ModelBatcher::TakeBatch() {
       ++it;
       continue;
     }
-    waited += now - it->enqueued;
+    waits->push_back(now - it->enqueued);
+    waited += waits->back();
     batch.push_back(std::move(it->request));
     it = queue_.erase(it);
   }
@@ -197,12 +200,15 @@ int64_t ModelBatcher::LengthBucket(size_t length) const {
 }
 
 void ModelBatcher::RunBatch(std::vector<Request> batch,
+                            std::vector<absl::Duration> waits,
                             std::optional<ModelPool::Lease> lease) {
   // `lease` is always set; optional only so it can be given back early.
   // Drop work nobody is waiting for any more.
   const absl::Time now = absl::Now();
   std::vector<Request> live;
-  for (Request& r : batch) {
+  std::vector<absl::Duration> live_waits;
+  for (size_t i = 0; i < batch.size(); ++i) {
+    Request& r = batch[i];
     if (now >= r.deadline) {
       r.done(absl::DeadlineExceededError(
           "deadline passed before the message reached the model; it was not "
@@ -212,6 +218,7 @@ void ModelBatcher::RunBatch(std::vector<Request> batch,
           "the call was cancelled before analysis finished"));
     } else {
       live.push_back(std::move(r));
+      live_waits.push_back(waits[i]);
     }
   }
   if (live.empty()) return;
@@ -231,7 +238,8 @@ void ModelBatcher::RunBatch(std::vector<Request> batch,
   const absl::Time start = absl::Now();
   absl::StatusOr<std::vector<std::vector<float>>> logits =
       lease->backend().Forward(input, length, pad_id_);
-  compute_ns_.fetch_add(absl::ToInt64Nanoseconds(absl::Now() - start));
+  const absl::Duration forward_time = absl::Now() - start;
+  compute_ns_.fetch_add(absl::ToInt64Nanoseconds(forward_time));
   lease.reset();  // The handle is free before the answers go out.
   if (logits.ok() && logits->size() != input.size()) {
     logits = absl::InternalError(
@@ -246,6 +254,10 @@ void ModelBatcher::RunBatch(std::vector<Request> batch,
     } else {
       live[i].done(std::move((*logits)[i]));
     }
+  }
+  // After the answers, so that metrics add no latency.
+  if (ModelObserver* observer = observer_.load()) {
+    observer->OnBatch(live_waits, forward_time);
   }
 }
 

@@ -186,9 +186,9 @@ std::shared_ptr<const void> LruCacheCore::Lookup(const CacheKey& key) {
   return it->second->value;
 }
 
-void LruCacheCore::Insert(const CacheKey& key,
+bool LruCacheCore::Insert(const CacheKey& key,
                           std::shared_ptr<const void> value) {
-  if (num_shards_ == 0 || value == nullptr) return;
+  if (num_shards_ == 0 || value == nullptr) return false;
   Shard& shard = ShardFor(key);
   std::shared_ptr<const void> dropped;  // Released after the lock.
   absl::MutexLock lock(&shard.mu);
@@ -197,8 +197,9 @@ void LruCacheCore::Insert(const CacheKey& key,
   if (it != shard.index.end()) {
     dropped = std::exchange(it->second->value, std::move(value));
     shard.lru.splice(shard.lru.begin(), shard.lru, it->second);
-    return;
+    return false;
   }
+  bool evicted = false;
   if (shard.lru.size() >= shard.capacity) {
     // Recycle the least recently used node as the new entry.
     auto last = std::prev(shard.lru.end());
@@ -207,11 +208,13 @@ void LruCacheCore::Insert(const CacheKey& key,
     last->key = key;
     shard.lru.splice(shard.lru.begin(), shard.lru, last);
     Bump(shard.evictions);
+    evicted = true;
   } else {
     shard.lru.push_front(Shard::Entry{key, std::move(value)});
     shard.size.store(shard.lru.size(), std::memory_order_relaxed);
   }
   shard.index.emplace(key, shard.lru.begin());
+  return evicted;
 }
 
 ResultCacheStats LruCacheCore::stats() const {

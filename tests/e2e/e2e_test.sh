@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # End to end: the built lantern-server binary on a free port with the default
 # models, driven by the built `lantern` CLI: health, analyze, a 100-message
-# stream, bench, status, bad input, then SIGTERM with a stream open.
+# stream, bench, status, bad input, then SIGTERM with a stream open, and a
+# stream that reconnects to a new server on the same port.
 # Usage: e2e_test.sh SERVER_BIN CLI_BIN MODEL_DIR
 set -uo pipefail
 SERVER=$1 CLI=$2 MODELS=$3
@@ -81,10 +82,10 @@ pass "lantern bench: unary, stream and health, 60 calls each, all answered; 2 pa
 grep -q '"ready": true' "$WORK/status.json" || fail "status not ready: $(cat "$WORK/status.json")"
 pass "lantern status"
 
-# SIGTERM with a stream open: the stream must end with UNAVAILABLE, the
-# server must exit 0.
+# SIGTERM with a stream open: without reconnects the stream must end with
+# UNAVAILABLE, the server must exit 0.
 mkfifo "$WORK/fifo"
-"${L[@]}" stream <"$WORK/fifo" >"$WORK/open.out" 2>"$WORK/open.err" &
+"${L[@]}" stream --no-reconnect <"$WORK/fifo" >"$WORK/open.out" 2>"$WORK/open.err" &
 STREAM_PID=$!
 exec 3>"$WORK/fifo"
 echo '{"id":"before-drain","text":"hello all"}' >&3
@@ -100,6 +101,34 @@ exec 3>&-
 grep -q "UNAVAILABLE" "$WORK/open.err" || fail "open stream error: $(cat "$WORK/open.err")"
 grep -q "SIGTERM received" "$WORK/server.log" || fail "no SIGTERM log line"
 pass "SIGTERM: open stream ended UNAVAILABLE, server exited 0"
+
+# With reconnects (the default) a stream outlives its server: a message
+# before the drain is answered by the old server, one after it by a new
+# server on the same port, and the stream ends OK at EOF.
+start_server() {
+  "$SERVER" --listen "127.0.0.1:$PORT" --model-dir "$MODELS" --shutdown-grace-ms 0 \
+    >>"$WORK/server.log" 2>&1 3>&- &  # Not holding the stream's input open.
+  SERVER_PID=$!
+  "$CLI" --target "127.0.0.1:$PORT" health --wait 60 >/dev/null || fail "server on port $PORT not SERVING"
+}
+start_server
+mkfifo "$WORK/fifo2"
+"${L[@]}" stream <"$WORK/fifo2" >"$WORK/re.out" 2>"$WORK/re.err" &
+STREAM_PID=$!
+exec 3>"$WORK/fifo2"
+echo '{"id":"old-server","text":"hello all"}' >&3
+for _ in $(seq 1 100); do [[ -s $WORK/re.out ]] && break; sleep 0.1; done
+grep -q '"message_id":"old-server"' "$WORK/re.out" || fail "reconnecting stream got no answer"
+kill -TERM "$SERVER_PID"
+wait "$SERVER_PID" || fail "server exited with $? after SIGTERM"
+start_server
+echo '{"id":"new-server","text":"hello again"}' >&3
+exec 3>&-
+wait "$STREAM_PID" || fail "reconnecting stream failed: $(cat "$WORK/re.err")"
+kill -TERM "$SERVER_PID"; wait "$SERVER_PID"; SERVER_PID=""
+[[ $(grep -c '"analysis"' "$WORK/re.out") -eq 2 ]] || fail "expected 2 analyses: $(cat "$WORK/re.out")"
+grep -q "2 sent, 2 answered, 0 errors, 1 reconnects" "$WORK/re.err" || fail "summary: $(cat "$WORK/re.err")"
+pass "SIGTERM and a new server on the same port: the stream reconnected, both messages answered"
 
 grep -q "zebra" "$WORK/server.log" && fail "message text found in the server log"
 grep -q "pills" "$WORK/server.log" && fail "message text found in the server log"
