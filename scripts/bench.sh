@@ -494,7 +494,7 @@ start_server() {
   PORT=""
   local deadline=$(( $(date +%s) + 60 ))
   while [[ -z $PORT ]]; do
-    PORT=$(sed -n 's/.*listening on .*(port \([0-9]*\)).*/\1/p' "$SERVER_LOG" || true)
+    PORT=$(sed -n 's/.*listening on .*(port \([0-9]*\)[,)].*/\1/p' "$SERVER_LOG" || true)
     [[ -n $PORT ]] && break
     kill -0 "$SERVER_PID" 2>/dev/null || { cat "$SERVER_LOG" >&2; die "server exited at start-up"; }
     (( $(date +%s) < deadline )) || die "server did not listen within 60 s"
