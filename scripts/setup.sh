@@ -32,10 +32,12 @@ UPDATED_BY_SECURITY=(
   libprotobuf-dev protobuf-compiler python3-protobuf libabsl-dev
   # SHA-256 for cache keys and token digests; the TLS tests' certificates
   libssl-dev openssl
+  # the gRPC proxy in front of three replicas (tests/replicas/, deploy/haproxy/)
+  haproxy
 )
 EXPECTED_UPSTREAM=(
   "libprotobuf-dev 3.21.12" "protobuf-compiler 3.21.12" "python3-protobuf 3.21.12"
-  "libabsl-dev 20220623" "libssl-dev 3.0"
+  "libabsl-dev 20220623" "libssl-dev 3.0" "haproxy 2.6"
 )
 
 SUDO=""
