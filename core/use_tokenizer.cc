@@ -51,54 +51,84 @@ class UseTokenizer final : public Tokenizer {
   absl::StatusOr<std::vector<int64_t>> Encode(
       absl::string_view normalized_text) const override {
     if (normalized_text.empty()) return std::vector<int64_t>();
-    std::string input = kSeparator;
+    absl::StatusOr<Input> input = Prepare(normalized_text);
+    if (!input.ok()) return input.status();
+    return Backtrack(BestLastPieces(*input));
+  }
+
+ private:
+  // The text as the runtime sees it: a separator first and in place of
+  // every space. offsets[i] is the byte offset of code point i; the last
+  // entry is the end.
+  struct Input {
+    std::string text;
+    std::vector<size_t> offsets;
+    int size() const { return static_cast<int>(offsets.size()) - 1; }
+  };
+
+  static absl::StatusOr<Input> Prepare(absl::string_view normalized_text) {
+    Input in;
+    in.text = kSeparator;
     for (const char c : normalized_text) {
       if (c == ' ') {
-        input += kSeparator;
+        in.text += kSeparator;
       } else {
-        input += c;
+        in.text += c;
       }
     }
-    // offsets[i] is the byte offset of code point i; offsets[n] the end.
-    std::vector<size_t> offsets;
-    const auto* bytes = reinterpret_cast<const utf8proc_uint8_t*>(input.data());
-    const auto size = static_cast<utf8proc_ssize_t>(input.size());
+    const auto* bytes =
+        reinterpret_cast<const utf8proc_uint8_t*>(in.text.data());
+    const auto size = static_cast<utf8proc_ssize_t>(in.text.size());
     for (utf8proc_ssize_t offset = 0; offset < size;) {
       utf8proc_int32_t cp = 0;
       const utf8proc_ssize_t n =
           utf8proc_iterate(bytes + offset, size - offset, &cp);
       if (n <= 0) return absl::InvalidArgumentError("text is not valid UTF-8");
-      offsets.push_back(static_cast<size_t>(offset));
+      in.offsets.push_back(static_cast<size_t>(offset));
       offset += n;
     }
-    const int n = static_cast<int>(offsets.size());
-    offsets.push_back(input.size());
-    auto lookup = [&](int start, int end) -> const Piece* {
-      const absl::string_view piece(
-          input.data() + offsets[static_cast<size_t>(start)],
-          offsets[static_cast<size_t>(end)] -
-              offsets[static_cast<size_t>(start)]);
-      auto it = pieces_.find(piece);
-      return it == pieces_.end() ? nullptr : &it->second;
-    };
-    // Where no piece starts, the runtime offers a one-character unknown.
+    in.offsets.push_back(in.text.size());
+    return in;
+  }
+
+  // The piece spanning code points [start, end), if the vocabulary has it.
+  const Piece* Lookup(const Input& in, int start, int end) const {
+    const size_t from = in.offsets[static_cast<size_t>(start)];
+    const absl::string_view piece(in.text.data() + from,
+                                  in.offsets[static_cast<size_t>(end)] - from);
+    auto it = pieces_.find(piece);
+    return it == pieces_.end() ? nullptr : &it->second;
+  }
+
+  // Where no piece starts, the runtime offers a one-character unknown.
+  std::vector<bool> UnknownStarts(const Input& in) const {
+    const int n = in.size();
     std::vector<bool> unknown_at(static_cast<size_t>(n), true);
     for (int start = 0; start < n; ++start) {
       for (int end = start + 1; end <= std::min(n, start + longest_piece_);
            ++end) {
-        if (lookup(start, end) != nullptr) {
+        if (Lookup(in, start, end) != nullptr) {
           unknown_at[static_cast<size_t>(start)] = false;
           break;
         }
       }
     }
+    return unknown_at;
+  }
+
+  // Viterbi over piece scores: for each end position, the id of the last
+  // piece of the best segmentation ending there (ties go to the later
+  // start, as in the runtime).
+  std::vector<int64_t> BestLastPieces(const Input& in) const {
+    const int n = in.size();
+    const std::vector<bool> unknown_at = UnknownStarts(in);
     std::vector<double> best(static_cast<size_t>(n) + 1, 0.0);
     std::vector<int64_t> words(static_cast<size_t>(n) + 1, 0);
     const Piece unknown;
     for (int end = 1; end <= n; ++end) {
       for (int start = std::max(0, end - longest_piece_); start < end;
            ++start) {
-        const Piece* piece = lookup(start, end);
+        const Piece* piece = Lookup(in, start, end);
         if (piece == nullptr && end == start + 1 &&
             unknown_at[static_cast<size_t>(start)]) {
           piece = &unknown;
@@ -112,20 +142,24 @@ class UseTokenizer final : public Tokenizer {
         }
       }
     }
+    return words;
+  }
+
+  // Walks back from the end by each piece's UTF-16 length (the runtime's
+  // quirk); consecutive unknowns merge into one.
+  std::vector<int64_t> Backtrack(const std::vector<int64_t>& words) const {
     std::vector<int64_t> ids;
-    for (int at = n; at > 0;
+    for (int at = static_cast<int>(words.size()) - 1; at > 0;
          at -=
          step_back_[static_cast<size_t>(words[static_cast<size_t>(at)])]) {
       const int64_t id = words[static_cast<size_t>(at)];
-      if (id == 0 && !ids.empty() && ids.back() == 0)
-        continue;  // Unknowns merge.
+      if (id == 0 && !ids.empty() && ids.back() == 0) continue;
       ids.push_back(id);
     }
     std::reverse(ids.begin(), ids.end());
     return ids;
   }
 
- private:
   const absl::flat_hash_map<std::string, Piece> pieces_;
   // Per id: the UTF-16 length of its piece (at least 1).
   const std::vector<int> step_back_;
