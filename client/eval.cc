@@ -1,6 +1,8 @@
 #include "client/eval.h"
 
 #include <algorithm>
+#include <map>
+#include <optional>
 #include <thread>
 
 #include "absl/strings/ascii.h"
@@ -109,6 +111,34 @@ absl::StatusOr<EvalCase> ParseEvalLine(absl::string_view line) {
   return c;
 }
 
+namespace {
+
+// Sets the report's met flags from its counts.
+void JudgeTargets(const EvalTargets& targets,
+                  const std::map<std::string, bool>& all_false_alarm,
+                  EvalReport* report) {
+  EvalReport& r = *report;
+  r.all_met = true;
+  for (auto& [tag, t] : r.tags) {
+    t.false_alarm_family = all_false_alarm.at(tag) && tag != kFalseAlarmTag;
+    t.met = Ratio(t.passed, t.total) >= targets.min_tag_pass &&
+            (!t.false_alarm_family || Ratio(t.low_or_none, t.total) >=
+                                          targets.min_false_alarm_low_or_none);
+    r.all_met = r.all_met && t.met;
+  }
+  r.high_recall_met =
+      Ratio(r.high_caught, r.high_labelled) >= targets.min_high_recall;
+  r.none_alarm_met =
+      Ratio(r.none_alarmed, r.none_labelled) <= targets.max_none_to_medium;
+  r.medium_met =
+      r.medium_labelled == 0 ||
+      Ratio(r.medium_flagged, r.medium_labelled) >= targets.min_medium_flagged;
+  r.all_met = r.all_met && r.high_recall_met && r.none_alarm_met &&
+              r.medium_met && r.errors == 0;
+}
+
+}  // namespace
+
 EvalReport Summarize(const std::vector<EvalCase>& cases,
                      const std::vector<CrisisLevel>& predicted,
                      const EvalTargets& targets) {
@@ -153,23 +183,7 @@ EvalReport Summarize(const std::vector<EvalCase>& cases,
       if (!inserted) it->second = it->second && false_alarm;
     }
   }
-  r.all_met = true;
-  for (auto& [tag, t] : r.tags) {
-    t.false_alarm_family = all_false_alarm[tag] && tag != kFalseAlarmTag;
-    t.met = Ratio(t.passed, t.total) >= targets.min_tag_pass &&
-            (!t.false_alarm_family || Ratio(t.low_or_none, t.total) >=
-                                          targets.min_false_alarm_low_or_none);
-    r.all_met = r.all_met && t.met;
-  }
-  r.high_recall_met =
-      Ratio(r.high_caught, r.high_labelled) >= targets.min_high_recall;
-  r.none_alarm_met =
-      Ratio(r.none_alarmed, r.none_labelled) <= targets.max_none_to_medium;
-  r.medium_met =
-      r.medium_labelled == 0 ||
-      Ratio(r.medium_flagged, r.medium_labelled) >= targets.min_medium_flagged;
-  r.all_met = r.all_met && r.high_recall_met && r.none_alarm_met &&
-              r.medium_met && r.errors == 0;
+  JudgeTargets(targets, all_false_alarm, &r);
   return r;
 }
 
@@ -232,9 +246,12 @@ std::string FormatReport(const EvalReport& r, const EvalTargets& targets,
   return out;
 }
 
-int RunEval(Client& client, std::istream& in, absl::string_view source,
-            bool show_failures, bool check, std::ostream& out,
-            std::ostream& err) {
+namespace {
+
+// The cases of `in`, or why not (printed to `err`).
+std::optional<std::vector<EvalCase>> ReadCases(std::istream& in,
+                                               absl::string_view source,
+                                               std::ostream& err) {
   std::vector<EvalCase> cases;
   std::string line;
   for (int number = 1; std::getline(in, line); ++number) {
@@ -243,14 +260,21 @@ int RunEval(Client& client, std::istream& in, absl::string_view source,
     if (!c.ok()) {
       err << "lantern eval: line " << number << ": " << c.status().message()
           << "\n";
-      return 1;
+      return std::nullopt;
     }
     cases.push_back(*std::move(c));
   }
   if (cases.empty()) {
     err << "lantern eval: no cases in " << source << "\n";
-    return 1;
+    return std::nullopt;
   }
+  return cases;
+}
+
+// Sends every case over one stream; the level per case (UNSPECIFIED for a
+// per-message error), or the stream's final error.
+absl::StatusOr<std::vector<CrisisLevel>> PredictLevels(
+    Client& client, const std::vector<EvalCase>& cases) {
   std::vector<CrisisLevel> predicted(cases.size(),
                                      lantern::v1::CRISIS_LEVEL_UNSPECIFIED);
   std::unique_ptr<AnalyzeStream> stream = client.OpenStream();
@@ -270,29 +294,45 @@ int RunEval(Client& client, std::istream& in, absl::string_view source,
     }
   }
   writer.join();
-  const absl::Status status = stream->Finish();
-  if (!status.ok()) {
+  if (absl::Status status = stream->Finish(); !status.ok()) return status;
+  return predicted;
+}
+
+void PrintFailures(const std::vector<EvalCase>& cases,
+                   const std::vector<CrisisLevel>& predicted,
+                   std::ostream& out) {
+  out << "\nfailures (id, labelled, predicted, tags):\n";
+  for (size_t i = 0; i < cases.size(); ++i) {
+    const auto& c = cases[i];
+    if (std::find(c.accepted.begin(), c.accepted.end(), predicted[i]) !=
+        c.accepted.end()) {
+      continue;
+    }
+    out << "  " << (c.id.empty() ? std::to_string(i) : c.id) << "  "
+        << kLevelNames[c.labelled] << " -> " << kLevelNames[predicted[i]]
+        << "  [" << absl::StrJoin(c.tags, ",") << "]\n";
+  }
+}
+
+}  // namespace
+
+int RunEval(Client& client, std::istream& in, absl::string_view source,
+            bool show_failures, bool check, std::ostream& out,
+            std::ostream& err) {
+  const std::optional<std::vector<EvalCase>> cases = ReadCases(in, source, err);
+  if (!cases.has_value()) return 1;
+  const absl::StatusOr<std::vector<CrisisLevel>> predicted =
+      PredictLevels(client, *cases);
+  if (!predicted.ok()) {
     err << "lantern eval: stream ended with "
-        << absl::StatusCodeToString(status.code()) << ": " << status.message()
-        << "\n";
+        << absl::StatusCodeToString(predicted.status().code()) << ": "
+        << predicted.status().message() << "\n";
     return 1;
   }
   const EvalTargets targets;
-  const EvalReport report = Summarize(cases, predicted, targets);
+  const EvalReport report = Summarize(*cases, *predicted, targets);
   out << FormatReport(report, targets, source);
-  if (show_failures) {
-    out << "\nfailures (id, labelled, predicted, tags):\n";
-    for (size_t i = 0; i < cases.size(); ++i) {
-      const auto& c = cases[i];
-      if (std::find(c.accepted.begin(), c.accepted.end(), predicted[i]) !=
-          c.accepted.end()) {
-        continue;
-      }
-      out << "  " << (c.id.empty() ? std::to_string(i) : c.id) << "  "
-          << kLevelNames[c.labelled] << " -> " << kLevelNames[predicted[i]]
-          << "  [" << absl::StrJoin(c.tags, ",") << "]\n";
-    }
-  }
+  if (show_failures) PrintFailures(*cases, *predicted, out);
   return check && !report.all_met ? 1 : 0;
 }
 
