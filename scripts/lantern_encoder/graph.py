@@ -114,4 +114,3 @@ def _decode_weight(spec, data, offset):
         array = np.frombuffer(data, dtype, count, offset).copy()
         size = count * np.dtype(dtype).itemsize
     return array.reshape(shape), size
-
