@@ -46,6 +46,35 @@ absl::Status ValidateOptions(const EngineOptions& o) {
   return o.context.Validate();
 }
 
+// Runs `runs` forward passes of `handle` at every length bucket and batch
+// size, checking the outputs' shape: the warm-up of one handle.
+absl::Status WarmShapes(const config::v1::ModelSpec& spec,
+                        const std::vector<int64_t>& buckets,
+                        const std::vector<int64_t>& sample,
+                        const std::vector<int>& batch_sizes, int runs,
+                        ModelBackend& handle) {
+  for (int64_t length : buckets) {
+    std::vector<int64_t> ids(static_cast<size_t>(length));
+    for (int64_t i = 0; i < length; ++i) ids[i] = sample[i % sample.size()];
+    for (int rows : batch_sizes) {
+      const std::vector<std::vector<int64_t>> batch(static_cast<size_t>(rows),
+                                                    ids);
+      for (int run = 0; run < runs; ++run) {
+        LANTERN_ASSIGN_OR_RETURN(
+            auto logits,
+            handle.Forward(batch, length, spec.tokenizer().pad_id()));
+        if (logits.size() != batch.size()) {
+          return absl::InternalError(
+              absl::StrCat("model '", spec.name(), "' returned ", logits.size(),
+                           " rows for a batch of ", batch.size()));
+        }
+        LANTERN_RETURN_IF_ERROR(MakeSignal(spec, logits.front()).status());
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 struct Engine::ModelEntry {
@@ -299,28 +328,11 @@ absl::Status Engine::LoadModel(ModelEntry& entry) {
       BatchBuckets(options_.batching.max_batch);
   // Every shape the batcher can run, on each handle, by the thread that will
   // serve with it.
-  auto warmup = [&](ModelBackend& handle) -> absl::Status {
-    for (int64_t length : entry.buckets) {
-      std::vector<int64_t> ids(static_cast<size_t>(length));
-      for (int64_t i = 0; i < length; ++i) ids[i] = sample[i % sample.size()];
-      for (int rows : batch_sizes) {
-        const std::vector<std::vector<int64_t>> batch(static_cast<size_t>(rows),
-                                                      ids);
-        for (int run = 0; run < options_.warmup_runs; ++run) {
-          LANTERN_ASSIGN_OR_RETURN(
-              auto logits,
-              handle.Forward(batch, length, spec.tokenizer().pad_id()));
-          if (logits.size() != batch.size()) {
-            return absl::InternalError(absl::StrCat(
-                "model '", spec.name(), "' returned ", logits.size(),
-                " rows for a batch of ", batch.size()));
-          }
-          LANTERN_RETURN_IF_ERROR(MakeSignal(spec, logits.front()).status());
-        }
-      }
-    }
-    return absl::OkStatus();
+  auto warmup = [&](ModelBackend& handle) {
+    return WarmShapes(spec, entry.buckets, sample, batch_sizes,
+                      options_.warmup_runs, handle);
   };
+
   entry.pool_index = pool_.AddModel(spec.name(), std::move(handles));
   if (deps_.observer != nullptr)
     entry.observer = deps_.observer->ForModel(spec.name());
@@ -390,21 +402,12 @@ absl::Status Engine::Dispatch(AnalysisRequest request, AnalysisCallback done,
         absl::StrCat("server is at capacity (", options_.max_queue,
                      " messages in flight); retry with backoff"));
   }
-  // Tokenize once per distinct tokenizer.
-  std::vector<std::vector<int64_t>> tokens(tokenizers_.size());
-  for (size_t i = 0; i < tokenizers_.size(); ++i) {
-    absl::StatusOr<std::vector<int64_t>> ids = tokenizers_[i]->Encode(
-        PrefixOfCodePoints(normalized, tokenizer_input_limit_[i]));
-    if (!ids.ok()) {
-      in_flight_.fetch_sub(1);
-      return ids.status();
-    }
-    tokens[i] = *std::move(ids);
+  absl::StatusOr<std::vector<std::vector<int64_t>>> tokens =
+      Tokenize(normalized);
+  if (!tokens.ok()) {
+    in_flight_.fetch_sub(1);
+    return tokens.status();
   }
-  // Only a message alone in the engine runs a model on this thread: under
-  // load, callers running the slowest model one message at a time would
-  // keep its queue empty and its batches at one row.
-  const bool may_run_inline = ahead == 0;
   auto pending = std::make_shared<Pending>();
   pending->request = std::move(request);
   pending->key = key;
@@ -413,6 +416,27 @@ absl::Status Engine::Dispatch(AnalysisRequest request, AnalysisCallback done,
   pending->done = std::move(done);
   pending->results.resize(models_.size(), absl::UnknownError("not run"));
   pending->remaining.store(static_cast<int>(models_.size()));
+  // Only a message alone in the engine runs a model on this thread: under
+  // load, callers running the slowest model one message at a time would
+  // keep its queue empty and its batches at one row.
+  SendToModels(pending, *tokens, /*may_run_inline=*/ahead == 0);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<std::vector<int64_t>>> Engine::Tokenize(
+    const std::string& normalized) const {
+  std::vector<std::vector<int64_t>> tokens(tokenizers_.size());
+  for (size_t i = 0; i < tokenizers_.size(); ++i) {
+    LANTERN_ASSIGN_OR_RETURN(tokens[i],
+                             tokenizers_[i]->Encode(PrefixOfCodePoints(
+                                 normalized, tokenizer_input_limit_[i])));
+  }
+  return tokens;
+}
+
+void Engine::SendToModels(const std::shared_ptr<Pending>& pending,
+                          const std::vector<std::vector<int64_t>>& tokens,
+                          bool may_run_inline) {
   for (size_t m : dispatch_order_) {
     ModelEntry& entry = *models_[m];
     ModelBatcher::Request work;
@@ -438,7 +462,6 @@ absl::Status Engine::Dispatch(AnalysisRequest request, AnalysisCallback done,
       if (pending->remaining.fetch_sub(1) == 1) Complete(*pending);
     }
   }
-  return absl::OkStatus();
 }
 
 void Engine::Complete(Pending& pending) {

@@ -193,6 +193,14 @@ class Engine {
   // neither reads nor fills the cache (its key is still computed).
   absl::Status Dispatch(AnalysisRequest request, AnalysisCallback done,
                         bool use_cache);
+  // The message's ids per distinct tokenizer (see tokenizer_input_limit_).
+  absl::StatusOr<std::vector<std::vector<int64_t>>> Tokenize(
+      const std::string& normalized) const;
+  // Hands `pending` to every model's batcher in dispatch_order_; the last
+  // one runs on this thread when `may_run_inline` and its batcher is idle.
+  void SendToModels(const std::shared_ptr<Pending>& pending,
+                    const std::vector<std::vector<int64_t>>& tokens,
+                    bool may_run_inline);
   // One message through Dispatch(), waiting for its answer.
   absl::Status WarmPath();
   // Runs when every model has answered `pending`.
