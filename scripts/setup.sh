@@ -23,6 +23,8 @@ PACKAGES=(
   clang-14=1:14.0.6-12 libfuzzer-14-dev=1:14.0.6-12 libclang-rt-14-dev=1:14.0.6-12
   # the format check (scripts/check_format.sh)
   clang-format-14=1:14.0.6-12
+  # metrics: prometheus-cpp's registry and text exposition (server/metrics.cc)
+  prometheus-cpp-dev=1.0.1-1
 )
 # Debian's security updates replace these in the archive (a pinned old
 # version would vanish), so they are installed by name and their upstream
@@ -34,10 +36,13 @@ UPDATED_BY_SECURITY=(
   libssl-dev openssl
   # the gRPC proxy in front of three replicas (tests/replicas/, deploy/haproxy/)
   haproxy
+  # a real Prometheus that scrapes the server in the metrics test
+  # (tests/metrics/); 2.42.0+ds-5+deb12u1 when checked
+  prometheus
 )
 EXPECTED_UPSTREAM=(
   "libprotobuf-dev 3.21.12" "protobuf-compiler 3.21.12" "python3-protobuf 3.21.12"
-  "libabsl-dev 20220623" "libssl-dev 3.0" "haproxy 2.6"
+  "libabsl-dev 20220623" "libssl-dev 3.0" "haproxy 2.6" "prometheus 2.42"
 )
 
 SUDO=""

@@ -167,9 +167,10 @@ class UnaryAnalysis : public std::enable_shared_from_this<UnaryAnalysis> {
 grpc::ServerUnaryReactor* AnalyzerService::Analyze(
     grpc::CallbackServerContext* context, const grpc::ByteBuffer* request_frame,
     grpc::ByteBuffer* response_frame) {
+  const absl::Time started = absl::Now();
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  auto fail = [this, reactor](const absl::Status& status) {
-    state_->Record(status);
+  auto fail = [this, reactor, started](const absl::Status& status) {
+    state_->Record(Rpc::kAnalyze, status, started);
     reactor->Finish(ToGrpcStatus(status));
   };
   const absl::StatusOr<std::string> caller = Authenticate(*context);
@@ -200,13 +201,16 @@ grpc::ServerUnaryReactor* AnalyzerService::Analyze(
   work.is_cancelled = [context] { return context->IsCancelled(); };
   auto call = std::make_shared<UnaryAnalysis>(
       engine, request,
-      [this, reactor, response_frame](absl::StatusOr<core::Analysis> result) {
+      [this, reactor, response_frame,
+       started](absl::StatusOr<core::Analysis> result) {
+        std::optional<core::Level> level;
         if (result.ok()) {
           v1::AnalyzeResponse response;
           ToProto(*result, response.mutable_analysis());
           *response_frame = SerializeFrame(response);
+          level = result->verdict.level;
         }
-        state_->Record(result.status());
+        state_->Record(Rpc::kAnalyze, result.status(), started, level);
         reactor->Finish(ToGrpcStatus(result.status()));
       });
   call->Start(request, work);
@@ -221,6 +225,7 @@ AnalyzerService::StreamAnalyze(grpc::CallbackServerContext* context) {
 grpc::ServerUnaryReactor* AnalyzerService::GetStatus(
     grpc::CallbackServerContext* context, const grpc::ByteBuffer* request_frame,
     grpc::ByteBuffer* response_frame) {
+  const absl::Time started = absl::Now();
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   v1::GetStatusRequest request;
   absl::Status accepted = Authenticate(*context).status();
@@ -229,13 +234,14 @@ grpc::ServerUnaryReactor* AnalyzerService::GetStatus(
                          ParseFrame(*request_frame, "the request", &request));
   }
   if (!accepted.ok()) {
-    state_->Record(accepted);
+    state_->Record(Rpc::kGetStatus, accepted, started);
     reactor->Finish(ToGrpcStatus(accepted));
     return reactor;
   }
   v1::GetStatusResponse response;
   FillStatus(*state_, &response);
   *response_frame = SerializeFrame(response);
+  state_->Record(Rpc::kGetStatus, absl::OkStatus(), started);
   reactor->Finish(grpc::Status::OK);
   return reactor;
 }

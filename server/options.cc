@@ -129,7 +129,11 @@ po::options_description Describe(ServerOptions& o, std::string& config_file) {
       "stays "
       "open. Reloaded on SIGHUP.")(
       "log-level", po::value(&o.log_level)->default_value(o.log_level),
-      "debug, info, warning or error. Logs never contain message text.");
+      "debug, info, warning or error. Logs never contain message text.")(
+      "metrics-listen", po::value(&o.metrics.listen),
+      "host:port of a Prometheus /metrics endpoint (plain HTTP, no "
+      "authentication: use loopback or a private interface); off when empty, "
+      "the default. Port 0 picks a free port (logged).");
   return desc;
 }
 
@@ -204,6 +208,7 @@ absl::Status Validate(const ServerOptions& o) {
   if (auto level = core::ParseLogLevel(o.log_level); !level.ok()) {
     return level.status();
   }
+  if (auto s = o.metrics.Validate(); !s.ok()) return s;
   if (o.listen.find(':') == std::string::npos) {
     return absl::InvalidArgumentError(
         absl::StrCat("--listen must be host:port, got '", o.listen, "'"));

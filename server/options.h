@@ -8,6 +8,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "server/metrics.h"
 
 namespace lantern::server {
 
@@ -81,6 +82,8 @@ struct ServerOptions {
   std::string auth_tokens;
   // debug, info, warning or error.
   std::string log_level = "info";
+  // Prometheus /metrics endpoint (--metrics-listen); off by default.
+  MetricsOptions metrics;
 };
 
 struct ParsedOptions {

@@ -62,6 +62,11 @@ int MaxReceiveBytes(const ServerOptions& options) {
 
 absl::StatusOr<std::unique_ptr<Server>> Server::Create(
     const ServerOptions& options, core::EngineDeps deps) {
+  std::unique_ptr<Metrics> metrics;
+  if (!options.metrics.listen.empty()) {
+    metrics = std::make_unique<Metrics>(ServerVersion());
+    deps.observer = metrics->engine_observer();
+  }
   LANTERN_ASSIGN_OR_RETURN(
       std::unique_ptr<core::Engine> engine,
       core::Engine::Create(ToEngineOptions(options), deps));
@@ -82,8 +87,9 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(
   if (!options.auth_tokens.empty()) {
     LANTERN_ASSIGN_OR_RETURN(auth, TokenAuth::Load(options.auth_tokens));
   }
-  std::unique_ptr<Server> server(
-      new Server(options, std::move(engine), std::move(deps), std::move(auth)));
+  std::unique_ptr<Server> server(new Server(options, std::move(engine),
+                                            std::move(deps), std::move(auth),
+                                            std::move(metrics)));
   server->state_.set_blas(blas);
   LANTERN_RETURN_IF_ERROR(server->Start());
   return server;
@@ -91,10 +97,12 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(
 
 Server::Server(const ServerOptions& options,
                std::unique_ptr<core::Engine> engine, core::EngineDeps deps,
-               std::unique_ptr<TokenAuth> auth)
+               std::unique_ptr<TokenAuth> auth,
+               std::unique_ptr<Metrics> metrics)
     : options_(options),
       deps_(std::move(deps)),
       auth_(std::move(auth)),
+      metrics_(std::move(metrics)),
       state_(
           std::move(engine),
           StreamLimits{options.stream_window, options.max_streams,
@@ -103,7 +111,9 @@ Server::Server(const ServerOptions& options,
       service_(&state_, auth_.get()),
       health_({kServiceName}),
       reflection_({kServiceName, "grpc.health.v1.Health",
-                   "grpc.reflection.v1alpha.ServerReflection"}) {}
+                   "grpc.reflection.v1alpha.ServerReflection"}) {
+  state_.set_metrics(metrics_.get());
+}
 
 Server::~Server() {
   Shutdown();
@@ -206,6 +216,9 @@ void Server::RequestReload() {
 absl::Status Server::Start() {
   LANTERN_ASSIGN_OR_RETURN(std::shared_ptr<grpc::ServerCredentials> credentials,
                            ServerCredentials(options_));
+  if (metrics_ != nullptr) {
+    LANTERN_RETURN_IF_ERROR(metrics_->Start(options_.metrics.listen, &state_));
+  }
 
   grpc::ServerBuilder builder;
   builder.AddListeningPort(options_.listen, credentials, &port_);
@@ -318,6 +331,7 @@ void Server::Shutdown() {
     absl::MutexLock lock(&reload_mu_);
   }
   state_.engine()->Shutdown();
+  if (metrics_ != nullptr) metrics_->Stop();
   core::LogInfo(
       absl::StrFormat("stopped: %d messages analysed", state_.served()));
 }

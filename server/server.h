@@ -23,6 +23,7 @@
 #include "server/analyzer_service.h"
 #include "server/auth.h"
 #include "server/health_service.h"
+#include "server/metrics.h"
 #include "server/options.h"
 #include "server/reflection_service.h"
 #include "server/serving_state.h"
@@ -76,13 +77,16 @@ class Server {
 
  private:
   Server(const ServerOptions& options, std::unique_ptr<core::Engine> engine,
-         core::EngineDeps deps, std::unique_ptr<TokenAuth> auth);
+         core::EngineDeps deps, std::unique_ptr<TokenAuth> auth,
+         std::unique_ptr<Metrics> metrics);
   absl::Status Start();
   void Warm();
 
   const ServerOptions options_;
   const core::EngineDeps deps_;            // for engines made by ReloadModels()
   const std::unique_ptr<TokenAuth> auth_;  // Null without --auth-tokens.
+  // Null without --metrics-listen; outlives state_, which records into it.
+  const std::unique_ptr<Metrics> metrics_;
   ServingState state_;
   AnalyzerService service_;
   HealthService health_;

@@ -32,7 +32,13 @@ std::shared_ptr<core::ContextStore> ServingState::NewStreamContext() {
                                               &context_budget_);
 }
 
-void ServingState::Record(const absl::Status& status) {
+void ServingState::Record(Rpc rpc, const absl::Status& status,
+                          absl::Time started,
+                          std::optional<core::Level> level) {
+  if (metrics_ != nullptr) {
+    metrics_->RecordRequest(rpc, status.code(), absl::Now() - started, level);
+  }
+  if (rpc == Rpc::kGetStatus && status.ok()) return;
   if (status.ok()) {
     served_.fetch_add(1);
     return;

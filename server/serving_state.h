@@ -9,6 +9,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 
@@ -19,6 +20,7 @@
 #include "core/conversation.h"
 #include "core/engine.h"
 #include "core/model_backend.h"
+#include "server/metrics.h"
 
 namespace lantern::server {
 
@@ -85,8 +87,13 @@ class ServingState {
   }
   absl::Time started_at() const { return started_at_; }
 
-  // Counts one answered message: OK or an error code.
-  void Record(const absl::Status& status);
+  // Counts one answered request: a message (of Analyze, or of a stream),
+  // or a call refused before any message; OK or an error code. GetStatus's
+  // counters (served, errors) leave out GetStatus's own successful calls.
+  // With metrics (set_metrics), also counted by `rpc`, with the time since
+  // `started` and, for an analysis, the `level` it was given.
+  void Record(Rpc rpc, const absl::Status& status, absl::Time started,
+              std::optional<core::Level> level = std::nullopt);
   uint64_t served() const { return served_.load(); }
   std::map<std::string, uint64_t> errors() const;
 
@@ -104,6 +111,10 @@ class ServingState {
   absl::Status RegisterStream(Drainable* stream);
   void UnregisterStream(Drainable* stream);
   int active_streams() const;
+
+  // Where Record() also counts; null (the default) for none. Set once,
+  // before serving; `metrics` must outlive every call.
+  void set_metrics(Metrics* metrics) { metrics_ = metrics; }
 
   void set_blas(core::BlasInfo blas) { blas_ = std::move(blas); }
   const core::BlasInfo& blas() const { return blas_; }
@@ -125,7 +136,8 @@ class ServingState {
   std::atomic<uint64_t> served_{0};
   std::atomic<bool> draining_{false};
   std::atomic<int64_t> startup_us_{0};
-  core::BlasInfo blas_;  // Set once before serving.
+  core::BlasInfo blas_;         // Set once before serving.
+  Metrics* metrics_ = nullptr;  // Set once before serving.
   mutable absl::Mutex mu_;
   std::map<absl::StatusCode, uint64_t> errors_ ABSL_GUARDED_BY(mu_);
   std::set<Drainable*> streams_ ABSL_GUARDED_BY(mu_);

@@ -31,7 +31,8 @@ StreamReactor::StreamReactor(ServingState* state,
     registered = state_->RegisterStream(this);
   }
   registered_ = registered.ok();
-  if (!registered_) state_->Record(registered);
+  if (!registered_)
+    state_->Record(Rpc::kStreamAnalyze, registered, absl::Now());
   Actions actions;
   {
     absl::MutexLock lock(&mu_);
@@ -81,17 +82,19 @@ void StreamReactor::OnReadDone(bool ok) {
 }
 
 void StreamReactor::Handle(const grpc::ByteBuffer& frame, uint64_t sequence) {
+  const absl::Time read_at = absl::Now();
   v1::StreamAnalyzeRequest request;
   if (absl::Status parsed = ParseFrame(
           frame, absl::StrCat("stream message ", sequence), &request);
       !parsed.ok()) {
-    RejectFrame(parsed, sequence);
+    RejectFrame(parsed, sequence, read_at);
     return;
   }
   if (!caller_.empty()) state_->CountCaller(caller_);
   auto item = std::make_unique<Item>();
   item->response.set_message_id(EchoableId(request));
   item->response.set_sequence(sequence);
+  item->read_at = read_at;
   absl::Status status =
       CheckRequiredFields(request.has_message(), request.message());
   if (status.ok() && state_->draining()) {
@@ -118,7 +121,7 @@ void StreamReactor::Handle(const grpc::ByteBuffer& frame, uint64_t sequence) {
   const std::string& channel = message.channel_id();
   Item* const raw = item.get();
   bool submit = false;
-  std::vector<absl::Status> answered;
+  std::vector<Answered> answered;
   {
     absl::MutexLock lock(&mu_);
     Channel& ch = channels_[channel];
@@ -132,7 +135,7 @@ void StreamReactor::Handle(const grpc::ByteBuffer& frame, uint64_t sequence) {
       ch.waiting.push_back(raw);
     }
   }
-  for (const absl::Status& s : answered) state_->Record(s);
+  Record(answered);
   if (submit) Submit(channel, raw);
   // The caller (OnReadDone) runs NextLocked() next, which writes whatever
   // was answered here.
@@ -150,7 +153,7 @@ void StreamReactor::Submit(const std::string& channel, Item* item) {
 void StreamReactor::Done(const std::string& channel, Item* item,
                          absl::StatusOr<core::Analysis> result) {
   Item* next = nullptr;
-  std::vector<absl::Status> answered;
+  std::vector<Answered> answered;
   Actions actions;
   {
     absl::MutexLock lock(&mu_);
@@ -167,19 +170,26 @@ void StreamReactor::Done(const std::string& channel, Item* item,
     answered = AnswerReadyLocked(channel);
     actions = NextLocked();
   }
-  for (const absl::Status& s : answered) state_->Record(s);
+  Record(answered);
   Run(actions);
   if (next != nullptr) Submit(channel, next);
 }
 
-std::vector<absl::Status> StreamReactor::AnswerReadyLocked(
+void StreamReactor::Record(const std::vector<Answered>& answered) {
+  for (const Answered& a : answered) {
+    state_->Record(Rpc::kStreamAnalyze, a.status, a.read_at, a.level);
+  }
+}
+
+std::vector<StreamReactor::Answered> StreamReactor::AnswerReadyLocked(
     const std::string& channel) {
-  std::vector<absl::Status> answered;
+  std::vector<Answered> answered;
   auto it = channels_.find(channel);
   std::deque<std::unique_ptr<Item>>& items = it->second.items;
   while (!items.empty() && items.front()->done) {
     Item& item = *items.front();
     v1::StreamAnalyzeResponse& response = item.response;
+    std::optional<core::Level> level;
     if (item.status.ok()) {
       core::Analysis& analysis = *item.analysis;
       if (item.has_person) {
@@ -190,11 +200,12 @@ std::vector<absl::Status> StreamReactor::AnswerReadyLocked(
                                {item.sent, analysis.verdict.score});
       }
       ToProto(analysis, response.mutable_analysis());
+      level = analysis.verdict.level;
     } else {
       response.mutable_error()->set_code(static_cast<int>(item.status.code()));
       response.mutable_error()->set_message(std::string(item.status.message()));
     }
-    answered.push_back(item.status);
+    answered.push_back({item.status, item.read_at, level});
     --in_flight_;
     outbox_.push_back(SerializeFrame(response));
     items.pop_front();
@@ -203,8 +214,9 @@ std::vector<absl::Status> StreamReactor::AnswerReadyLocked(
   return answered;
 }
 
-void StreamReactor::RejectFrame(const absl::Status& status, uint64_t sequence) {
-  state_->Record(status);
+void StreamReactor::RejectFrame(const absl::Status& status, uint64_t sequence,
+                                absl::Time read_at) {
+  state_->Record(Rpc::kStreamAnalyze, status, read_at);
   Actions actions;
   {
     absl::MutexLock lock(&mu_);

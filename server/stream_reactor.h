@@ -92,6 +92,13 @@ class StreamReactor final
     bool has_person = false;
     core::CacheKey person;
     absl::Time sent;
+    absl::Time read_at;  // for the latency in metrics
+  };
+  // One answer, for the counters (ServingState::Record).
+  struct Answered {
+    absl::Status status;
+    absl::Time read_at;
+    std::optional<core::Level> level;
   };
   // A channel's messages read but not answered, in read order.
   struct Channel {
@@ -111,11 +118,13 @@ class StreamReactor final
   // the outbox; forgets the channel once it is empty. Returns the outcomes
   // for the counters (recorded after mu_ is released: the registry calls
   // into streams with its own lock held).
-  std::vector<absl::Status> AnswerReadyLocked(const std::string& channel)
+  std::vector<Answered> AnswerReadyLocked(const std::string& channel)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void Record(const std::vector<Answered>& answered);
   // Ends reading at a frame that does not parse: the call finishes with
   // INVALID_ARGUMENT once everything before it is answered.
-  void RejectFrame(const absl::Status& status, uint64_t sequence);
+  void RejectFrame(const absl::Status& status, uint64_t sequence,
+                   absl::Time read_at);
   Actions NextLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   grpc::Status FinalStatusLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Run(const Actions& actions);
