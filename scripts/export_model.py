@@ -55,9 +55,12 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-# pylint: disable=wrong-import-position,unused-import
+# pylint: disable=wrong-import-position
 from lantern_export.cli import main  # noqa: E402
-from lantern_export.wordpiece import WordPiece, lantern_normalize  # noqa: E402,F401
+from lantern_export.wordpiece import WordPiece, lantern_normalize  # noqa: E402
+
+# What tests/data/make_wordpiece_samples.py imports from here.
+__all__ = ["WordPiece", "lantern_normalize", "main"]
 
 if __name__ == "__main__":
     sys.exit(main())

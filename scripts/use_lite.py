@@ -22,7 +22,7 @@ mismatch: UseTokenizer's ids must equal the JS ids, and embeddings computed
 from the JS ids must be within 1e-5 (max abs difference). --bench measures
 fp32 vs dynamic-int8 speed (one thread) and their cosine agreement. Without
 --out, --check and --bench work in a temporary folder. --dump-samples FILE
-writes the C++ tokenizer's parity samples (dump_samples()).
+writes the C++ tokenizer's parity samples (lantern_encoder/samples.py).
 
 This file is the command line; the work is done by the package
 scripts/lantern_encoder/ (its __init__.py lists the modules; model.py
@@ -41,16 +41,20 @@ import tempfile
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-# pylint: disable=wrong-import-position,unused-import
+# pylint: disable=wrong-import-position
 from lantern_encoder import bench, checks, samples  # noqa: E402
 from lantern_encoder.graph import dist_dir  # noqa: E402
-from lantern_encoder.model import (  # noqa: E402,F401  (re-exported)
+from lantern_encoder.model import (  # noqa: E402
     EMBEDDING_DIM, batch_ids, load_encoder, script_encoder)
-from lantern_encoder.quantize import (  # noqa: E402,F401  (re-exported)
-    CALIBRATION_MARGIN, FixedRangeInt8Linear, calibrate_bounds,
-    pick_quantized_engine, quantize)
-from lantern_encoder.samples import BENCH_SENTENCES, sample_texts  # noqa: E402,F401
-from lantern_encoder.tokenizer import UseTokenizer, load_tokenizer  # noqa: E402,F401
+from lantern_encoder.quantize import (  # noqa: E402
+    FixedRangeInt8Linear, calibrate_bounds, pick_quantized_engine, quantize)
+from lantern_encoder.tokenizer import UseTokenizer, load_tokenizer  # noqa: E402
+
+# The encoder's API for other scripts (encoder_head.py and lantern_train
+# import it from here).
+__all__ = ["EMBEDDING_DIM", "FixedRangeInt8Linear", "UseTokenizer", "batch_ids",
+           "calibrate_bounds", "load_encoder", "load_tokenizer", "pick_quantized_engine",
+           "quantize", "script_encoder"]
 
 EXIT_OK, EXIT_MISMATCH, EXIT_USAGE = 0, 1, 2
 
