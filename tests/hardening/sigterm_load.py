@@ -1,5 +1,7 @@
 """sigterm_under_load for hostile_clients.py: SIGTERM while clients keep sending.
 
+scenario_sigterm_under_load (at the end) runs --runs fresh servers.
+
 One run: a fresh server; --unary-threads threads call Analyze back to back,
 --load-streams streams send continuously and read their answers, and a
 poller calls grpc.health.v1.Health/Check every --health-poll-ms. After
@@ -40,6 +42,7 @@ import grpc
 
 import harness
 from harness import RssSampler, chat_text, code_name
+from scenario_env import check_rss_bound
 
 CONNECT_HINTS = ("failed to connect", "connection refused", "connections to all backends failing")
 
@@ -392,3 +395,42 @@ def summarise(shared, streams, t_sigterm, t_exit, exit_code, grace_note, rss):
             "streams": stream_reports, "timeline_ms": timeline, "health_first_seen_ms": health_seen,
             "health_polls": shared.health_polls, "server_exit": exit_code,
             "shutdown_grace": grace_note, "rss": rss, "failures": failures, "summary": summary}
+
+
+# --------------------------------------------------------------------------
+# The scenario: --runs fresh servers, one table row per run
+# --------------------------------------------------------------------------
+
+def scenario_sigterm_under_load(env):
+    """SIGTERM while 32 unary callers and 4 streams keep sending; --runs K times.
+
+    See this module's docstring for the two --client-policy values and what
+    each asserts. The summary ends with one row per run.
+    """
+    runs, failures, summary = [], [], []
+    peak = {"baseline_mb": 0.0, "peak_mb": 0.0, "hwm_mb": 0.0}
+    for k in range(env.args.runs):
+        run = run_once(env, k)
+        runs.append(run)
+        failures += ["run %d: %s (log: %s)" % (k + 1, f, run["log"]) for f in run.pop("failures")]
+        summary += ["run %d: %s" % (k + 1, line) for line in run.pop("summary")]
+        for key in peak:
+            peak[key] = max(peak[key], run["rss"][key])
+    summary += sigterm_rows([run["row"] for run in runs])
+    result = {"policy": env.args.client_policy, "runs": runs, "failures": failures,
+              "summary": summary, "rss": peak}
+    check_rss_bound(env, result)
+    return result
+
+
+def sigterm_rows(rows):
+    """Table lines: per run, unary codes and the shutdown timeline (ms after SIGTERM)."""
+    header = "%-4s %6s %6s %6s %12s %12s %9s %9s" % (
+        "run", "OK", "UNAV", "other", "NOT_SERVING", "first UNAV", "refused", "exit")
+    lines = [header]
+    for n, r in enumerate(rows, 1):
+        lines.append("%-4d %6d %6d %6d %12s %12s %9s %9s" % (
+            n, r["ok"], r["unavailable"], r["cancelled_or_other"], r["not_serving_ms"],
+            r["first_unavailable_ms"], r["first_refused_ms"],
+            "%s(%s)" % (r["exit_ms"], r["exit_code"])))
+    return lines
