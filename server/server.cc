@@ -194,20 +194,31 @@ absl::Status Server::ReloadModels() {
   // them here, so it is never destroyed on one of its own threads.
   while (old.use_count() > 1) absl::SleepFor(absl::Milliseconds(10));
   old.reset();
+  core::LogInfo(absl::StrFormat(
+      "old engine (ensemble %s) released, %d ms "
+      "after the reload began",
+      old_version, absl::ToInt64Milliseconds(absl::Now() - start)));
   return absl::OkStatus();
 }
 
 void Server::RequestReload() {
   absl::MutexLock lock(&reload_thread_mu_);
   if (reloading_) {
-    core::LogWarning("SIGHUP ignored: a reload is under way");
+    // The files may have changed after the reload under way read them.
+    core::LogInfo("SIGHUP during a reload: reloading again after it");
+    reload_again_ = true;
     return;
   }
   if (reload_thread_.joinable()) reload_thread_.join();
   reloading_ = true;
   reload_thread_ = std::thread([this] {
-    if (auth_ != nullptr) (void)ReloadAuthTokens();
-    (void)ReloadModels();
+    for (;;) {
+      if (auth_ != nullptr) (void)ReloadAuthTokens();
+      (void)ReloadModels();
+      absl::MutexLock done(&reload_thread_mu_);
+      if (!reload_again_) break;
+      reload_again_ = false;
+    }
     absl::MutexLock done(&reload_thread_mu_);
     reloading_ = false;
   });

@@ -64,7 +64,8 @@ class Server {
 
   // What SIGHUP does: ReloadAuthTokens() (with --auth-tokens) and
   // ReloadModels() on a thread of their own, so signals keep being
-  // handled meanwhile. Ignored, with a log line, while one is under way.
+  // handled meanwhile. Requests during a reload make it run once more
+  // after it (however many arrived).
   void RequestReload();
 
   // Asks Run() to return. Safe from any thread, including signal waiters.
@@ -107,6 +108,8 @@ class Server {
   absl::Mutex reload_thread_mu_;
   std::thread reload_thread_ ABSL_GUARDED_BY(reload_thread_mu_);
   bool reloading_ ABSL_GUARDED_BY(reload_thread_mu_) = false;
+  // A SIGHUP came while reloading: the reload thread runs once more.
+  bool reload_again_ ABSL_GUARDED_BY(reload_thread_mu_) = false;
   absl::Mutex shutdown_mu_;
   bool shut_down_ ABSL_GUARDED_BY(shutdown_mu_) = false;
 };
