@@ -246,6 +246,10 @@ class Engine {
 // (tests/core/tokenizer_test.cc checks this on the held-out sets).
 inline constexpr size_t kTokenizerCodePointsPerToken = 8;
 
+// InvalidArgument naming the first bad field of `options` (counts below 1,
+// negative delays or sizes, context bounds out of range).
+absl::Status ValidateEngineOptions(const EngineOptions& options);
+
 // Sequence lengths a model with `max_tokens` is run at: inputs are padded to
 // the smallest bucket that fits (8, 16, 32, ... capped at max_tokens), so
 // warm-up can cover every shape the model will see.
