@@ -16,6 +16,8 @@ namespace {
 
 constexpr char kEnvPrefix[] = "LANTERN_";
 
+// Every option with its help text, bound to its field of `o`. One table, not
+// a function to cut into pieces: it is the --help text, read top to bottom.
 po::options_description Describe(ServerOptions& o, std::string& config_file) {
   po::options_description desc(
       "lantern-server: gRPC service that flags crisis signals in chat "
@@ -148,7 +150,8 @@ std::string EnvToOption(const po::options_description& desc,
   return desc.find_nothrow(name, false) != nullptr ? name : "";
 }
 
-absl::Status Validate(const ServerOptions& o) {
+// The numeric options' ranges.
+absl::Status ValidateNumbers(const ServerOptions& o) {
   auto positive = [](int v, const char* name) -> absl::Status {
     if (v >= 1) return absl::OkStatus();
     return absl::InvalidArgumentError(
@@ -198,6 +201,11 @@ absl::Status Validate(const ServerOptions& o) {
   if (o.drain_timeout_ms < 0) {
     return absl::InvalidArgumentError("--drain-timeout-ms must be >= 0");
   }
+  return absl::OkStatus();
+}
+
+absl::Status Validate(const ServerOptions& o) {
+  if (auto s = ValidateNumbers(o); !s.ok()) return s;
   if (o.tls_cert.empty() != o.tls_key.empty()) {
     return absl::InvalidArgumentError("--tls-cert and --tls-key go together");
   }
