@@ -22,13 +22,6 @@ using ::lantern::testing::FakeModelState;
 using ::lantern::testing::WriteModelDir;
 using ::testing::HasSubstr;
 
-v1::ChatMessage Message(const std::string& id, const std::string& text) {
-  v1::ChatMessage message;
-  message.set_id(id);
-  message.set_text(text);
-  return message;
-}
-
 class LifecycleTest : public ::testing::Test {
  protected:
   LifecycleTest() : model_(std::make_shared<FakeModelState>()) {
@@ -65,7 +58,7 @@ TEST_F(LifecycleTest, CallBeforeWarmUpIsUnavailableAndHealthNotServing) {
   auto server = Start();
   auto client = Connect(*server);
   EXPECT_EQ(client->CheckHealth().value(), HealthCheckResponse::NOT_SERVING);
-  auto early = client->Analyze(Message("e", "hello"));
+  auto early = client->Analyze(TextMessage("e", "hello"));
   EXPECT_EQ(early.status().code(), absl::StatusCode::kUnavailable);
   EXPECT_THAT(early.status().message(), HasSubstr("warming up"));
   auto status = client->GetStatus();
@@ -76,7 +69,7 @@ TEST_F(LifecycleTest, CallBeforeWarmUpIsUnavailableAndHealthNotServing) {
   release.Notify();
   ASSERT_TRUE(server->WaitForWarmup().ok());
   EXPECT_EQ(client->CheckHealth().value(), HealthCheckResponse::SERVING);
-  auto analysis = client->Analyze(Message("l", "hello"));
+  auto analysis = client->Analyze(TextMessage("l", "hello"));
   ASSERT_TRUE(analysis.ok()) << analysis.status();
   EXPECT_EQ(analysis->level(), v1::CRISIS_LEVEL_NONE);
 }
@@ -100,19 +93,19 @@ TEST_F(LifecycleTest, ExpiredDeadlineIsDeadlineExceededAndNeverComputed) {
   for (int i = 0; i < 2; ++i) {
     slow.emplace_back([&, i] {
       EXPECT_TRUE(
-          client->Analyze(Message("slow", absl::StrCat("slow ", i))).ok());
+          client->Analyze(TextMessage("slow", absl::StrCat("slow ", i))).ok());
     });
   }
   while (model_->concurrent.load() < 2) absl::SleepFor(absl::Milliseconds(1));
   // 100 ms: enough to reach the server, not to wait out a slow call.
-  auto hurried =
-      client->Analyze(Message("hurried", "hurried"), absl::Milliseconds(100));
+  auto hurried = client->Analyze(TextMessage("hurried", "hurried"),
+                                 absl::Milliseconds(100));
   EXPECT_EQ(hurried.status().code(), absl::StatusCode::kDeadlineExceeded);
   for (auto& t : slow) t.join();
   model_->forward_delay_ms = 0;
   // The server keeps serving, and the expired message was dropped, not
   // computed: only the two slow calls and this one reached the model.
-  EXPECT_TRUE(client->Analyze(Message("after", "after")).ok());
+  EXPECT_TRUE(client->Analyze(TextMessage("after", "after")).ok());
   EXPECT_EQ(model_->forward_calls.load() - warm_calls, 3);
   auto status = client->GetStatus();
   ASSERT_TRUE(status.ok());
@@ -128,14 +121,14 @@ TEST_F(LifecycleTest, ShutdownLetsCallsInFlightFinish) {
   model_->forward_delay_ms = 300;
   absl::StatusOr<v1::Analysis> in_flight = absl::UnknownError("not run");
   std::thread caller(
-      [&] { in_flight = client->Analyze(Message("slow", "hello")); });
+      [&] { in_flight = client->Analyze(TextMessage("slow", "hello")); });
   // Wait until the call is being computed, then drain.
   while (model_->concurrent.load() == 0) absl::SleepFor(absl::Milliseconds(1));
   server->Shutdown();
   caller.join();
   EXPECT_TRUE(in_flight.ok()) << in_flight.status();
   // The port is closed: the client cannot connect.
-  EXPECT_EQ(client->Analyze(Message("late", "hello"), absl::Seconds(2))
+  EXPECT_EQ(client->Analyze(TextMessage("late", "hello"), absl::Seconds(2))
                 .status()
                 .code(),
             absl::StatusCode::kUnavailable);
@@ -147,7 +140,7 @@ TEST_F(LifecycleTest,
                       /*shutdown_grace_ms=*/60000);
   ASSERT_TRUE(server->WaitForWarmup().ok());
   auto client = Connect(*server);
-  ASSERT_TRUE(client->Analyze(Message("before", "hello")).ok());
+  ASSERT_TRUE(client->Analyze(TextMessage("before", "hello")).ok());
   std::thread stopper([&] { server->Shutdown(); });
   // Health turns NOT_SERVING while the port is open, and stays so.
   absl::StatusOr<HealthCheckResponse::ServingStatus> health;
@@ -159,7 +152,7 @@ TEST_F(LifecycleTest,
   EXPECT_EQ(client->CheckHealth("lantern.v1.Analyzer").value(),
             HealthCheckResponse::NOT_SERVING);
   // A new call is answered, with UNAVAILABLE, not refused by the transport.
-  auto late = client->Analyze(Message("late", "hello"));
+  auto late = client->Analyze(TextMessage("late", "hello"));
   EXPECT_EQ(late.status().code(), absl::StatusCode::kUnavailable);
   EXPECT_THAT(late.status().message(), HasSubstr("shutting down"));
   auto stream = client->OpenStream();
@@ -183,7 +176,7 @@ TEST_F(LifecycleTest,
   auto first = client->OpenStream();
   auto second = client->OpenStream();
   for (auto* stream : {first.get(), second.get()}) {
-    ASSERT_TRUE(stream->Write(Message("open", "hello")));
+    ASSERT_TRUE(stream->Write(TextMessage("open", "hello")));
     ASSERT_TRUE(stream->Read(&response));  // Both are registered now.
   }
   auto third = client->OpenStream();
@@ -205,7 +198,7 @@ TEST_F(LifecycleTest,
   }
   ASSERT_EQ(open, 1);
   auto fourth = client->OpenStream();
-  ASSERT_TRUE(fourth->Write(Message("again", "hello")));
+  ASSERT_TRUE(fourth->Write(TextMessage("again", "hello")));
   ASSERT_TRUE(fourth->Read(&response));
   EXPECT_EQ(response.message_id(), "again");
 }
@@ -215,7 +208,7 @@ TEST_F(LifecycleTest, DrainEndsOpenStreamWithUnavailableAfterAnsweringIt) {
   ASSERT_TRUE(server->WaitForWarmup().ok());
   auto client = Connect(*server);
   auto stream = client->OpenStream();
-  ASSERT_TRUE(stream->Write(Message("a", "hello")));
+  ASSERT_TRUE(stream->Write(TextMessage("a", "hello")));
   v1::StreamAnalyzeResponse response;
   ASSERT_TRUE(stream->Read(&response));
   EXPECT_EQ(response.message_id(), "a");

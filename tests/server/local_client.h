@@ -2,9 +2,12 @@
 #ifndef LANTERN_TESTS_SERVER_LOCAL_CLIENT_H_
 #define LANTERN_TESTS_SERVER_LOCAL_CLIENT_H_
 
+#include <string>
+
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "client/client.h"
+#include "lantern/v1/chat.pb.h"
 
 namespace lantern::server {
 
@@ -14,6 +17,15 @@ inline client::ClientOptions LocalClient(
   options.target = absl::StrCat("127.0.0.1:", port);
   options.timeout = timeout;
   return options;
+}
+
+// A message with just an id and a text.
+inline v1::ChatMessage TextMessage(const std::string& id,
+                                   const std::string& text) {
+  v1::ChatMessage message;
+  message.set_id(id);
+  message.set_text(text);
+  return message;
 }
 
 }  // namespace lantern::server

@@ -24,13 +24,6 @@ using ::lantern::testing::FakeModelState;
 using ::lantern::testing::WriteModelDir;
 using ::testing::HasSubstr;
 
-v1::ChatMessage Message(const std::string& id, const std::string& text) {
-  v1::ChatMessage m;
-  m.set_id(id);
-  m.set_text(text);
-  return m;
-}
-
 class ReloadTest : public ::testing::Test {
  protected:
   ReloadTest() : model_(std::make_shared<FakeModelState>()) {
@@ -73,7 +66,7 @@ TEST_F(ReloadTest, SwapUnderLoadLosesNoCallAndKeepsServing) {
       Client client(LocalClient(server->port()));
       for (int i = 0; !stop.load(); ++i) {
         auto analysis = client.Analyze(
-            Message("m", absl::StrCat("caller ", t, " says ", i)));
+            TextMessage("m", absl::StrCat("caller ", t, " says ", i)));
         (analysis.ok() ? ok : failed).fetch_add(1);
       }
     });
@@ -99,7 +92,7 @@ TEST_F(ReloadTest, SwapUnderLoadLosesNoCallAndKeepsServing) {
   EXPECT_EQ(failed.load(), 0);
   EXPECT_EQ(not_serving.load(), 0);
   Client client(LocalClient(server->port()));
-  auto after = client.Analyze(Message("after", "hello again"));
+  auto after = client.Analyze(TextMessage("after", "hello again"));
   ASSERT_TRUE(after.ok()) << after.status();
   EXPECT_EQ(after->ensemble_version(), "test-2");
   EXPECT_EQ(after->level(), v1::CRISIS_LEVEL_LOW);
@@ -113,12 +106,12 @@ TEST_F(ReloadTest, AStreamOpenAcrossTheSwapGetsTheNewVersionAfterIt) {
   Client client(LocalClient(server->port()));
   auto stream = client.OpenStream();
   v1::StreamAnalyzeResponse response;
-  ASSERT_TRUE(stream->Write(Message("1", "before")));
+  ASSERT_TRUE(stream->Write(TextMessage("1", "before")));
   ASSERT_TRUE(stream->Read(&response));
   EXPECT_EQ(response.analysis().ensemble_version(), "test-1");
   WriteEnsemble("test-2");
   ASSERT_TRUE(server->ReloadModels().ok());
-  ASSERT_TRUE(stream->Write(Message("2", "after")));
+  ASSERT_TRUE(stream->Write(TextMessage("2", "after")));
   ASSERT_TRUE(stream->Read(&response));
   EXPECT_EQ(response.analysis().ensemble_version(), "test-2");
   ASSERT_TRUE(stream->WritesDone());
@@ -145,7 +138,7 @@ TEST_F(ReloadTest, AChangedModelVersionIsLoadedAndWarmedBesideTheOld) {
   EXPECT_GT(model_->forward_calls.load(), passes);
   EXPECT_EQ(model_->instances.load(), backends);
   Client client(LocalClient(server->port()));
-  auto analysis = client.Analyze(Message("v", "which version"));
+  auto analysis = client.Analyze(TextMessage("v", "which version"));
   ASSERT_TRUE(analysis.ok());
   ASSERT_EQ(analysis->signals_size(), 1);
   EXPECT_EQ(analysis->signals(0).version(), "8");
@@ -162,7 +155,7 @@ TEST_F(ReloadTest, ABrokenConfigIsRejectedNamingTheFileAndTheOldKeepsServing) {
   EXPECT_EQ(reloaded.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(reloaded.message(), HasSubstr("ensemble.json"));
   Client client(LocalClient(server->port()));
-  auto analysis = client.Analyze(Message("o", "still here"));
+  auto analysis = client.Analyze(TextMessage("o", "still here"));
   ASSERT_TRUE(analysis.ok()) << analysis.status();
   EXPECT_EQ(analysis->ensemble_version(), "test-1");
   EXPECT_EQ(client.CheckHealth().value(), HealthCheckResponse::SERVING);
@@ -175,7 +168,7 @@ TEST_F(ReloadTest, AModelThatFailsToLoadIsRejectedAndTheOldKeepsServing) {
   const absl::Status reloaded = server->ReloadModels();
   EXPECT_THAT(reloaded.message(), HasSubstr("model.pt is corrupt"));
   Client client(LocalClient(server->port()));
-  auto analysis = client.Analyze(Message("o", "still here"));
+  auto analysis = client.Analyze(TextMessage("o", "still here"));
   ASSERT_TRUE(analysis.ok()) << analysis.status();
   EXPECT_EQ(analysis->ensemble_version(), "test-1");
 }
