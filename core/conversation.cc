@@ -48,16 +48,17 @@ float Slope(const std::vector<float>& scores) {
 
 absl::Status ContextOptions::Validate() const {
   if (max_messages < 1 || max_messages > 256) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "context messages per person must be 1..256, not ", max_messages));
+    return absl::InvalidArgumentError(
+        absl::StrCat("context messages must be 1..256, got ", max_messages));
   }
   if (window < absl::Minutes(1) || window > absl::Hours(24 * 7)) {
     return absl::InvalidArgumentError(
-        "the context window must be 1 minute to 7 days");
+        absl::StrCat("context window must be 1 minute to 7 days, got ",
+                     absl::FormatDuration(window)));
   }
   if (max_people < 1 || max_people > 1000000) {
     return absl::InvalidArgumentError(
-        absl::StrCat("context people must be 1..1000000, not ", max_people));
+        absl::StrCat("context people must be 1..1000000, got ", max_people));
   }
   return absl::OkStatus();
 }

@@ -42,6 +42,10 @@
 
 namespace lantern::core {
 
+// The most max_message_chars may be: 16 Mi code points, so that a request
+// of that many 4-byte characters still fits gRPC's int-sized size limit.
+inline constexpr int kMaxMessageCharsLimit = 1 << 24;
+
 struct EngineOptions {
   // Folder holding ensemble.json and one sub-folder per model.
   std::string model_dir;
@@ -53,7 +57,8 @@ struct EngineOptions {
   int handles = 0;
   // Torch intra-op threads per forward pass (set once for the process).
   int torch_threads = 1;
-  // Longest accepted message, in Unicode code points.
+  // Longest accepted message, in Unicode code points (at most
+  // kMaxMessageCharsLimit).
   int max_message_chars = 4096;
   // Messages that may be in flight (queued or running) before Submit() says
   // ResourceExhausted.
@@ -246,8 +251,10 @@ class Engine {
 // (tests/core/tokenizer_test.cc checks this on the held-out sets).
 inline constexpr size_t kTokenizerCodePointsPerToken = 8;
 
-// InvalidArgument naming the first bad field of `options` (counts below 1,
-// negative delays or sizes, context bounds out of range).
+// InvalidArgument naming the first bad setting of `options`, in the words
+// of the server flag that sets it (counts below 1, negative delays or sizes,
+// message length or context bounds out of range). Engine::Create calls it;
+// the server calls it once when it parses its options.
 absl::Status ValidateEngineOptions(const EngineOptions& options);
 
 // Sequence lengths a model with `max_tokens` is run at: inputs are padded to

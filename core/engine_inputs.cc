@@ -2,8 +2,10 @@
 // itself: its options, a message's fields, the ids a model gets, the
 // sequence lengths it runs at. See core/engine.h.
 #include <algorithm>
+#include <tuple>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
 #include "core/engine.h"
 #include "core/status_macros.h"
 #include "core/text.h"
@@ -17,26 +19,30 @@ constexpr size_t kMaxIdBytes = 256;
 
 absl::Status ValidateEngineOptions(const EngineOptions& o) {
   if (o.model_dir.empty())
-    return absl::InvalidArgumentError("model_dir is empty");
-  if (o.worker_threads < 1)
-    return absl::InvalidArgumentError("threads must be >= 1");
-  if (o.torch_threads < 1)
-    return absl::InvalidArgumentError("torch threads must be >= 1");
-  if (o.handles < 0) return absl::InvalidArgumentError("handles must be >= 0");
-  if (o.max_message_chars < 1) {
-    return absl::InvalidArgumentError("max message chars must be >= 1");
+    return absl::InvalidArgumentError("model dir is empty");
+  // Named as the server's flags name them, in words.
+  for (auto [value, least, name] : {std::tuple{o.worker_threads, 1, "threads"},
+                                    {o.torch_threads, 1, "torch threads"},
+                                    {o.handles, 0, "handles"},
+                                    {o.max_queue, 1, "max queue"},
+                                    {o.batching.max_batch, 1, "max batch"},
+                                    {o.warmup_runs, 1, "warm-up runs"},
+                                    {o.cache_entries, 0, "cache entries"}}) {
+    if (value < least) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(name, " must be >= ", least, ", got ", value));
+    }
   }
-  if (o.max_queue < 1)
-    return absl::InvalidArgumentError("max queue must be >= 1");
-  if (o.batching.max_batch < 1)
-    return absl::InvalidArgumentError("max batch must be >= 1");
+  if (o.max_message_chars < 1 || o.max_message_chars > kMaxMessageCharsLimit) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("max message chars must be 1..", kMaxMessageCharsLimit,
+                     ", got ", o.max_message_chars));
+  }
   if (o.batching.max_delay < absl::ZeroDuration()) {
-    return absl::InvalidArgumentError("batch delay must be >= 0");
+    return absl::InvalidArgumentError(
+        absl::StrCat("batch delay must be >= 0, got ",
+                     absl::FormatDuration(o.batching.max_delay)));
   }
-  if (o.warmup_runs < 1)
-    return absl::InvalidArgumentError("warm-up runs must be >= 1");
-  if (o.cache_entries < 0)
-    return absl::InvalidArgumentError("cache entries must be >= 0");
   return o.context.Validate();
 }
 

@@ -20,23 +20,6 @@ namespace {
 constexpr char kServiceName[] = "lantern.v1.Analyzer";
 constexpr absl::Duration kTrimInterval = absl::Seconds(5);
 
-core::EngineOptions ToEngineOptions(const ServerOptions& o) {
-  core::EngineOptions e;
-  e.model_dir = o.model_dir;
-  e.worker_threads = o.threads;
-  e.handles = o.handles;
-  e.torch_threads = o.torch_threads;
-  e.max_message_chars = o.max_message_chars;
-  e.max_queue = o.max_queue;
-  e.cache_entries = o.cache_entries;
-  e.batching.max_batch = o.max_batch;
-  e.batching.max_delay = absl::Microseconds(o.batch_delay_us);
-  e.context.max_messages = o.context_messages;
-  e.context.window = absl::Minutes(o.context_window_minutes);
-  e.context.max_people = o.context_people;
-  return e;
-}
-
 absl::StatusOr<std::string> ReadPem(const std::string& path,
                                     absl::string_view option) {
   std::ifstream in(path, std::ios::binary);
@@ -55,9 +38,9 @@ int MaxReceiveBytes(const ServerOptions& options) {
   // Room for the longest allowed text (4 bytes per code point) plus the
   // other fields; larger requests are refused by gRPC with
   // RESOURCE_EXHAUSTED before they are parsed.
-  return static_cast<int>(
-      std::min<int64_t>(int64_t{options.max_message_chars} * 4 + 64 * 1024,
-                        std::numeric_limits<int>::max()));
+  return static_cast<int>(std::min<int64_t>(
+      int64_t{options.engine.max_message_chars} * 4 + 64 * 1024,
+      std::numeric_limits<int>::max()));
 }
 
 absl::StatusOr<std::unique_ptr<Server>> Server::Create(
@@ -67,9 +50,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(
     metrics = std::make_unique<Metrics>(ServerVersion());
     deps.observer = metrics->engine_observer();
   }
-  LANTERN_ASSIGN_OR_RETURN(
-      std::unique_ptr<core::Engine> engine,
-      core::Engine::Create(ToEngineOptions(options), deps));
+  LANTERN_ASSIGN_OR_RETURN(std::unique_ptr<core::Engine> engine,
+                           core::Engine::Create(options.engine, deps));
   const core::BlasInfo blas = core::DescribeBlas();
   if (blas.is_reference) {
     core::LogWarning(absl::StrCat(
@@ -78,11 +60,11 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(
   } else {
     core::LogInfo(absl::StrCat("BLAS: ", blas.library));
   }
-  core::LogInfo(absl::StrFormat(
-      "batching: up to %d messages per forward pass, waiting up to %d us; %d "
-      "torch "
-      "intra-op threads per pass",
-      options.max_batch, options.batch_delay_us, options.torch_threads));
+  core::LogInfo(absl::StrCat(
+      "batching: up to ", options.engine.batching.max_batch,
+      " messages per forward pass, waiting up to ",
+      absl::FormatDuration(options.engine.batching.max_delay), "; ",
+      options.engine.torch_threads, " torch intra-op threads per pass"));
   std::unique_ptr<TokenAuth> auth;
   if (!options.auth_tokens.empty()) {
     LANTERN_ASSIGN_OR_RETURN(auth, TokenAuth::Load(options.auth_tokens));
@@ -103,11 +85,7 @@ Server::Server(const ServerOptions& options,
       deps_(std::move(deps)),
       auth_(std::move(auth)),
       metrics_(std::move(metrics)),
-      state_(
-          std::move(engine),
-          StreamLimits{options.stream_window, options.max_streams,
-                       options.max_queue, options.stream_channel_in_flight,
-                       options.context_total_people, options.shared_context}),
+      state_(std::move(engine), options.streams, options.engine.max_queue),
       service_(&state_, auth_.get()),
       health_({kServiceName}),
       reflection_({kServiceName, "grpc.health.v1.Health",
@@ -130,17 +108,17 @@ Server::~Server() {
 
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ServerCredentials(
     const ServerOptions& options) {
-  if (options.tls_cert.empty()) return grpc::InsecureServerCredentials();
+  if (options.tls.cert.empty()) return grpc::InsecureServerCredentials();
   grpc::SslServerCredentialsOptions ssl;
   grpc::SslServerCredentialsOptions::PemKeyCertPair pair;
   LANTERN_ASSIGN_OR_RETURN(pair.cert_chain,
-                           ReadPem(options.tls_cert, "--tls-cert"));
+                           ReadPem(options.tls.cert, "--tls-cert"));
   LANTERN_ASSIGN_OR_RETURN(pair.private_key,
-                           ReadPem(options.tls_key, "--tls-key"));
+                           ReadPem(options.tls.key, "--tls-key"));
   ssl.pem_key_cert_pairs.push_back(std::move(pair));
-  if (!options.tls_client_ca.empty()) {
+  if (!options.tls.client_ca.empty()) {
     LANTERN_ASSIGN_OR_RETURN(ssl.pem_root_certs,
-                             ReadPem(options.tls_client_ca, "--tls-client-ca"));
+                             ReadPem(options.tls.client_ca, "--tls-client-ca"));
     ssl.client_certificate_request =
         GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY;
   }
@@ -175,7 +153,7 @@ absl::Status Server::ReloadModels() {
     return status;
   };
   absl::StatusOr<std::unique_ptr<core::Engine>> created =
-      core::Engine::Create(ToEngineOptions(options_), deps_);
+      core::Engine::Create(options_.engine, deps_);
   if (!created.ok()) return fail(created.status());
   std::shared_ptr<core::Engine> next = *std::move(created);
   if (absl::Status warmed = next->LoadAndWarm(); !warmed.ok()) {
@@ -240,13 +218,13 @@ absl::Status Server::Start() {
   // Memory bounds against clients that send without reading (see
   // docs/reliability.md for the worst case these give).
   grpc::ResourceQuota quota("lantern");
-  quota.Resize(static_cast<size_t>(options_.memory_quota_mb) << 20);
+  quota.Resize(static_cast<size_t>(options_.transport.memory_quota_mb) << 20);
   builder.SetResourceQuota(quota);
   builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS,
-                             options_.max_calls_per_connection);
+                             options_.transport.max_calls_per_connection);
   builder.AddChannelArgument(GRPC_ARG_HTTP2_BDP_PROBE, 0);
   builder.AddChannelArgument(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES,
-                             options_.http2_window_bytes);
+                             options_.transport.http2_window_bytes);
   server_ = builder.BuildAndStart();
   if (server_ == nullptr || port_ == 0) {
     return absl::UnavailableError(
@@ -255,8 +233,8 @@ absl::Status Server::Start() {
   }
   core::LogInfo(absl::StrFormat(
       "listening on %s (port %d, %s%s); warming up models", options_.listen,
-      port_, options_.tls_cert.empty() ? "plaintext" : "TLS",
-      options_.tls_client_ca.empty() ? "" : " with client certificates"));
+      port_, options_.tls.cert.empty() ? "plaintext" : "TLS",
+      options_.tls.client_ca.empty() ? "" : " with client certificates"));
   if (auth_ != nullptr)
     core::LogInfo("Analyzer calls need a bearer token (--auth-tokens)");
   warm_thread_ = std::thread([this] { Warm(); });
@@ -320,21 +298,20 @@ void Server::Shutdown() {
   health_.StartDraining();
   state_.StartDraining();
   const bool was_serving = warm_done_.HasBeenNotified() && warm_status_.ok();
-  if (was_serving && options_.shutdown_grace_ms > 0) {
-    core::LogInfo(
-        absl::StrFormat("shutting down: health NOT_SERVING, new calls "
-                        "UNAVAILABLE; port closes in %d ms",
-                        options_.shutdown_grace_ms));
-    grace_cut_.WaitForNotificationWithTimeout(
-        absl::Milliseconds(options_.shutdown_grace_ms));
+  if (was_serving && options_.shutdown_grace > absl::ZeroDuration()) {
+    core::LogInfo(absl::StrCat(
+        "shutting down: health NOT_SERVING, new calls UNAVAILABLE; port "
+        "closes in ",
+        absl::FormatDuration(options_.shutdown_grace)));
+    grace_cut_.WaitForNotificationWithTimeout(options_.shutdown_grace);
   }
-  core::LogInfo(absl::StrFormat("draining: up to %d ms for calls in flight",
-                                options_.drain_timeout_ms));
+  core::LogInfo(absl::StrCat("draining: up to ",
+                             absl::FormatDuration(options_.drain_timeout),
+                             " for calls in flight"));
   health_.Shutdown();  // Watches end.
   // Null when Start() failed before listening.
   if (server_ != nullptr) {
-    server_->Shutdown(std::chrono::system_clock::now() +
-                      std::chrono::milliseconds(options_.drain_timeout_ms));
+    server_->Shutdown(absl::ToChronoTime(absl::Now() + options_.drain_timeout));
   }
   {
     // Waits for a reload under way: it swaps in its engine only while not

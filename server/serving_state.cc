@@ -13,14 +13,33 @@ core::ContextOptions ContextOptionsOf(const core::Engine* engine) {
 
 }  // namespace
 
+absl::Status StreamOptions::Validate() const {
+  for (auto [value, flag] :
+       {std::pair{window, "--stream-window"},
+        {max_streams, "--max-streams"},
+        {channel_in_flight, "--stream-channel-in-flight"},
+        {context_total_people, "--context-total-people"}}) {
+    if (value < 1) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(flag, " must be >= 1, got ", value));
+    }
+  }
+  if (context_total_people > 1000000) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--context-total-people must be <= 1000000, got ",
+                     context_total_people));
+  }
+  return absl::OkStatus();
+}
+
 ServingState::ServingState(std::shared_ptr<core::Engine> engine,
-                           const StreamLimits& limits)
+                           const StreamOptions& options, int max_queue)
     : engine_(std::move(engine)),
-      limits_(limits),
-      streams_share_(std::max(1, limits.max_queue / 2)),
-      context_budget_(limits.context_total_people),
+      options_(options),
+      streams_share_(std::max(1, max_queue / 2)),
+      context_budget_(options.context_total_people),
       started_at_(absl::Now()) {
-  if (limits.shared_context) {
+  if (options.shared_context) {
     shared_context_ = std::make_shared<core::ContextStore>(
         ContextOptionsOf(engine_.get()), &context_budget_);
   }
@@ -88,9 +107,9 @@ absl::Status ServingState::RegisterStream(Drainable* stream) {
         "reconnect to "
         "send more");
   }
-  if (streams_.size() >= static_cast<size_t>(limits_.max_streams)) {
+  if (streams_.size() >= static_cast<size_t>(options_.max_streams)) {
     return absl::ResourceExhaustedError(
-        absl::StrCat("server has ", limits_.max_streams,
+        absl::StrCat("server has ", options_.max_streams,
                      " streams open, its limit; retry with backoff"));
   }
   streams_.insert(stream);

@@ -37,24 +37,38 @@ class Drainable {
   virtual void FinishDrained() = 0;
 };
 
-// Bounds on streams (see ServerOptions for each).
-struct StreamLimits {
-  int stream_window = 32;
+// StreamAnalyze's bounds and conversation-context sharing (the server's
+// --stream-* and server-wide --context-* flags).
+struct StreamOptions {
+  // Messages one stream may have read but not yet answered; fewer while
+  // many streams are open (see ServingState::stream_window()).
+  int window = 32;
+  // Streams open at once, server-wide; more get RESOURCE_EXHAUSTED.
   int max_streams = 256;
-  int max_queue = 1024;  // the engine's bound on messages in flight
+  // Messages of one channel in the models at once, per stream; the rest
+  // wait in the stream while other channels go ahead.
   int channel_in_flight = 16;
+  // People remembered over all streams together (each stream's own bound
+  // is core::ContextOptions::max_people).
   int context_total_people = 100000;
+  // All streams share one conversation context instead of one each.
   bool shared_context = false;
+
+  // InvalidArgument when a bound is below 1 (or context_total_people above
+  // 1,000,000).
+  absl::Status Validate() const;
 };
 
 class ServingState {
  public:
   // `engine` may be null in tests that never touch it or conversation
   // context.
+  // `max_queue` is the engine's bound on messages in flight; streams
+  // together may hold half of it.
   ServingState(std::shared_ptr<core::Engine> engine,
-               const StreamLimits& limits);
+               const StreamOptions& options, int max_queue);
 
-  const StreamLimits& limits() const { return limits_; }
+  const StreamOptions& stream_options() const { return options_; }
 
   // The engine that takes new work. A call holds the pointer for as long
   // as it uses the engine, so an engine swapped out by SwapEngine() (model
@@ -75,7 +89,7 @@ class ServingState {
   // find room (200 streams that never read used to fill the queue).
   int stream_window() const {
     const int open = std::max(1, open_streams_.load());
-    return std::clamp(streams_share_ / open, 1, limits_.stream_window);
+    return std::clamp(streams_share_ / open, 1, options_.window);
   }
 
   // The context store a new stream uses: the shared one with
@@ -127,7 +141,7 @@ class ServingState {
  private:
   mutable absl::Mutex engine_mu_;
   std::shared_ptr<core::Engine> engine_ ABSL_GUARDED_BY(engine_mu_);
-  const StreamLimits limits_;
+  const StreamOptions options_;
   const int streams_share_;  // of the engine queue, for all streams together
   core::ContextBudget context_budget_;
   std::shared_ptr<core::ContextStore> shared_context_;  // --shared-context

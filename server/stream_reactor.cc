@@ -128,7 +128,7 @@ void StreamReactor::Handle(const grpc::ByteBuffer& frame, uint64_t sequence) {
     ch.items.push_back(std::move(item));
     if (raw->done) {
       answered = AnswerReadyLocked(channel);
-    } else if (ch.in_engine < state_->limits().channel_in_flight) {
+    } else if (ch.in_engine < state_->stream_options().channel_in_flight) {
       ++ch.in_engine;
       submit = true;
     } else {
@@ -254,10 +254,7 @@ void StreamReactor::OnCancel() {
   Run(actions);
 }
 
-void StreamReactor::OnDone() {
-  if (registered_) state_->UnregisterStream(this);
-  delete this;
-}
+void StreamReactor::OnDone() { delete this; }
 
 bool StreamReactor::MarkDraining() {
   absl::MutexLock lock(&mu_);
@@ -275,7 +272,7 @@ void StreamReactor::FinishDrained() {
     absl::MutexLock lock(&mu_);
     status = drained_status_;
   }
-  Finish(status);
+  Conclude(status);
 }
 
 StreamReactor::Actions StreamReactor::NextLocked() {
@@ -331,7 +328,15 @@ grpc::Status StreamReactor::FinalStatusLocked() const {
 void StreamReactor::Run(const Actions& actions) {
   if (actions.write != nullptr) StartWrite(actions.write);
   if (actions.read) StartRead(&frame_);
-  if (actions.finish) Finish(actions.status);
+  if (actions.finish) Conclude(actions.status);
+}
+
+void StreamReactor::Conclude(const grpc::Status& status) {
+  if (registered_) {
+    state_->UnregisterStream(this);
+    registered_ = false;
+  }
+  Finish(status);
 }
 
 }  // namespace lantern::server

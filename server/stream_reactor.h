@@ -8,7 +8,7 @@
 // Channels: messages are grouped by ChatMessage.channel_id. Within a
 // channel, answers are queued in read order (a finished message waits for
 // the ones read before it); across channels, as they finish. At most
-// StreamLimits::channel_in_flight messages of a channel are in the engine
+// StreamOptions::channel_in_flight messages of a channel are in the engine
 // at once; the rest wait here, so one busy channel cannot fill the models
 // ahead of a quiet one.
 //
@@ -128,11 +128,16 @@ class StreamReactor final
   Actions NextLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   grpc::Status FinalStatusLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Run(const Actions& actions);
+  // Frees the stream's slot (--max-streams), then finishes the call, so a
+  // client that sees the end and opens a new stream at once finds the slot
+  // free. Called once: whoever set finished_ calls it.
+  void Conclude(const grpc::Status& status);
 
   ServingState* const state_;
   grpc::CallbackServerContext* const context_;
   const std::shared_ptr<std::atomic<bool>> cancelled_flag_;
   std::string caller_;
+  // Holds a slot in the registry; cleared by Conclude().
   bool registered_ = false;
   // Target of the read in progress; only the read's callback touches it.
   grpc::ByteBuffer frame_;

@@ -183,8 +183,8 @@ class TwoServersTest : public ::testing::Test {
   Server& Start() {
     ServerOptions options;
     options.listen = "127.0.0.1:0";
-    options.model_dir = dir_;
-    options.shutdown_grace_ms = 60000;
+    options.engine.model_dir = dir_;
+    options.shutdown_grace = absl::Milliseconds(60000);
     auto server = Server::Create(options, FakeDeps(dir_, {{"only", model_}}));
     EXPECT_TRUE(server.ok()) << server.status();
     EXPECT_TRUE((*server)->WaitForWarmup().ok());

@@ -52,8 +52,8 @@ class ContextTest : public ::testing::Test {
 
   std::unique_ptr<Server> Start(ServerOptions options = {}) {
     options.listen = "127.0.0.1:0";
-    options.model_dir = dir_;
-    options.shutdown_grace_ms = 0;
+    options.engine.model_dir = dir_;
+    options.shutdown_grace = absl::ZeroDuration();
     auto server = Server::Create(options, FakeDeps(dir_, {{"only", model_}}));
     EXPECT_TRUE(server.ok()) << server.status();
     EXPECT_TRUE((*server)->WaitForWarmup().ok());
@@ -196,7 +196,7 @@ TEST_F(ContextTest, ACachedVerdictIsNeverServedWithoutItsContext) {
 
 TEST_F(ContextTest, BadHistoryIsInvalidArgumentNamingTheEntry) {
   ServerOptions options;
-  options.context_messages = 2;
+  options.engine.context.max_messages = 2;
   auto server = Start(options);
   Client client(LocalClient(server->port()));
   auto analyze = [&](const v1::AnalyzeRequest& r) {
@@ -243,7 +243,7 @@ TEST_F(ContextTest, BadHistoryIsInvalidArgumentNamingTheEntry) {
 
 TEST_F(ContextTest, PeopleBeyondTheStreamBoundAreForgottenAndCounted) {
   ServerOptions options;
-  options.context_people = 2;
+  options.engine.context.max_people = 2;
   auto server = Start(options);
   Client client(LocalClient(server->port()));
   const auto answers = Stream(
@@ -260,7 +260,7 @@ TEST_F(ContextTest, PeopleBeyondTheStreamBoundAreForgottenAndCounted) {
 
 TEST_F(ContextTest, SharedContextCarriesAcrossStreams) {
   ServerOptions options;
-  options.shared_context = true;
+  options.streams.shared_context = true;
   auto server = Start(options);
   Client client(LocalClient(server->port()));
   Stream(client, {Message("1", "u", "c", 0, "rough day")});
@@ -271,10 +271,11 @@ TEST_F(ContextTest, SharedContextCarriesAcrossStreams) {
 
 TEST_F(ContextTest, ABusyChannelCannotHoldAQuietOneBehindIt) {
   ServerOptions options;
-  options.stream_channel_in_flight = 4;
-  options.stream_window = 32;
-  options.max_batch = 1;
-  options.batch_delay_us = 100;  // No message runs on the stream's thread.
+  options.streams.channel_in_flight = 4;
+  options.streams.window = 32;
+  options.engine.batching.max_batch = 1;
+  options.engine.batching.max_delay =
+      absl::Microseconds(100);  // No message runs on the stream's thread.
   auto server = Start(options);
   absl::Notification gate;
   model_->gate = &gate;

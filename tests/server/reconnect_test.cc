@@ -139,12 +139,12 @@ class ReconnectTest : public ::testing::Test {
                                 int http2_window_bytes = 64 * 1024) {
     ServerOptions options;
     options.listen = absl::StrCat("127.0.0.1:", port);
-    options.model_dir = dir_;
-    options.shutdown_grace_ms = 0;
-    options.stream_window = window;
-    options.max_streams = max_streams;
-    options.http2_window_bytes = http2_window_bytes;
-    options.batch_delay_us = 100;
+    options.engine.model_dir = dir_;
+    options.shutdown_grace = absl::ZeroDuration();
+    options.streams.window = window;
+    options.streams.max_streams = max_streams;
+    options.transport.http2_window_bytes = http2_window_bytes;
+    options.engine.batching.max_delay = absl::Microseconds(100);
     auto server = Server::Create(options, FakeDeps(dir_, {{"only", model}}));
     EXPECT_TRUE(server.ok()) << server.status();
     return server.ok() ? *std::move(server) : nullptr;

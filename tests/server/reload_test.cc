@@ -34,8 +34,8 @@ class ReloadTest : public ::testing::Test {
   std::unique_ptr<Server> Start() {
     ServerOptions options;
     options.listen = "127.0.0.1:0";
-    options.model_dir = dir_;
-    options.shutdown_grace_ms = 0;
+    options.engine.model_dir = dir_;
+    options.shutdown_grace = absl::ZeroDuration();
     auto server = Server::Create(options, FakeDeps(dir_, {{"only", model_}}));
     EXPECT_TRUE(server.ok()) << server.status();
     EXPECT_TRUE((*server)->WaitForWarmup().ok());

@@ -74,8 +74,8 @@ class SecurityTest : public ::testing::Test {
 
   void Start(ServerOptions options) {
     options.listen = "127.0.0.1:0";
-    options.model_dir = dir_;
-    options.shutdown_grace_ms = 0;
+    options.engine.model_dir = dir_;
+    options.shutdown_grace = absl::ZeroDuration();
     auto server = Server::Create(options, FakeDeps(dir_, {{"only", model_}}));
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = *std::move(server);
@@ -84,8 +84,8 @@ class SecurityTest : public ::testing::Test {
 
   ServerOptions TlsOptions() const {
     ServerOptions options;
-    options.tls_cert = Cert("server.pem");
-    options.tls_key = Cert("server.key");
+    options.tls.cert = Cert("server.pem");
+    options.tls.key = Cert("server.key");
     return options;
   }
 
@@ -129,7 +129,7 @@ TEST_F(SecurityTest, TlsServerAnswersTlsClientsAndRefusesPlaintext) {
 
 TEST_F(SecurityTest, MutualTlsRefusesClientsWithoutACertificate) {
   ServerOptions options = TlsOptions();
-  options.tls_client_ca = Cert("ca.pem");
+  options.tls.client_ca = Cert("ca.pem");
   Start(options);
   Client anonymous(TlsClient());
   EXPECT_EQ(anonymous.Analyze(Message("anon")).status().code(),
@@ -146,9 +146,9 @@ TEST_F(SecurityTest, MutualTlsRefusesClientsWithoutACertificate) {
 
 TEST_F(SecurityTest, UnreadableCertificateIsInvalidArgumentAtCreate) {
   ServerOptions options = TlsOptions();
-  options.tls_key = Cert("missing.key");
+  options.tls.key = Cert("missing.key");
   options.listen = "127.0.0.1:0";
-  options.model_dir = dir_;
+  options.engine.model_dir = dir_;
   auto server = Server::Create(options, FakeDeps(dir_, {{"only", model_}}));
   EXPECT_EQ(server.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(server.status().message(), HasSubstr("--tls-key: cannot read"));

@@ -33,10 +33,10 @@ class ServiceTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     ServerOptions options;
-    options.shutdown_grace_ms = 0;
+    options.shutdown_grace = absl::ZeroDuration();
     options.listen = "127.0.0.1:0";
-    options.model_dir = LANTERN_TEST_MODEL_DIR;
-    options.max_message_chars = kMaxChars;
+    options.engine.model_dir = LANTERN_TEST_MODEL_DIR;
+    options.engine.max_message_chars = kMaxChars;
     auto server = Server::Create(options);
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = server->release();

@@ -15,7 +15,7 @@ class IdleStream final : public Drainable {
 
 TEST(ServingStateTest, StreamWindowShrinksSoStreamsHoldAtMostHalfTheQueue) {
   // Window 32, 256 streams allowed, queue 1024: streams share 512 slots.
-  ServingState state(nullptr, StreamLimits{32, 256, 1024});
+  ServingState state(nullptr, StreamOptions{32, 256}, 1024);
   EXPECT_EQ(state.stream_window(), 32);
   std::vector<IdleStream> streams(200);
   for (int i = 0; i < 16; ++i)
@@ -31,14 +31,14 @@ TEST(ServingStateTest, StreamWindowShrinksSoStreamsHoldAtMostHalfTheQueue) {
 }
 
 TEST(ServingStateTest, StreamWindowIsNeverBelowOne) {
-  ServingState state(nullptr, StreamLimits{32, 256, 4});
+  ServingState state(nullptr, StreamOptions{32, 256}, 4);
   std::vector<IdleStream> streams(10);
   for (auto& s : streams) ASSERT_TRUE(state.RegisterStream(&s).ok());
   EXPECT_EQ(state.stream_window(), 1);
 }
 
 TEST(ServingStateTest, RegisterPastTheLimitIsResourceExhausted) {
-  ServingState state(nullptr, StreamLimits{32, 2, 1024});
+  ServingState state(nullptr, StreamOptions{32, 2}, 1024);
   IdleStream a, b, c;
   ASSERT_TRUE(state.RegisterStream(&a).ok());
   ASSERT_TRUE(state.RegisterStream(&b).ok());

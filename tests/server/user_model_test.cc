@@ -76,9 +76,9 @@ class UserModelTest : public ::testing::Test {
     std::ofstream(dir / "ensemble.json") << json;
 
     ServerOptions options;
-    options.shutdown_grace_ms = 0;
+    options.shutdown_grace = absl::ZeroDuration();
     options.listen = "127.0.0.1:0";
-    options.model_dir = dir.string();
+    options.engine.model_dir = dir.string();
     auto server = Server::Create(options);
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = server->release();

@@ -124,9 +124,9 @@ class WireTest : public ::testing::Test {
     const std::string dir =
         WriteModelDir({{"only", {{"calm", 0.0f}, {"danger", 1.0f}}}});
     ServerOptions options;
-    options.shutdown_grace_ms = 0;
+    options.shutdown_grace = absl::ZeroDuration();
     options.listen = "127.0.0.1:0";
-    options.model_dir = dir;
+    options.engine.model_dir = dir;
     auto server = Server::Create(options, FakeDeps(dir, {{"only", model_}}));
     EXPECT_TRUE(server.ok()) << server.status();
     server_ = *std::move(server);
