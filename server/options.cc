@@ -17,6 +17,12 @@ namespace {
 
 constexpr char kEnvPrefix[] = "LANTERN_";
 
+// A flag bound to `field`, whose value is its default.
+template <typename T>
+po::typed_value<T>* Field(T* field) {
+  return po::value(field)->default_value(*field);
+}
+
 // An integer flag counting `unit`s, bound to a Duration field; its default is
 // the field's value.
 po::typed_value<int>* DurationIn(absl::Duration* field, absl::Duration unit) {
@@ -30,109 +36,75 @@ po::typed_value<int>* DurationIn(absl::Duration* field, absl::Duration unit) {
 po::options_description Describe(ServerOptions& o, std::string& config_file) {
   po::options_description desc(
       "lantern-server: gRPC service that flags crisis signals in chat "
-      "messages.\n"
-      "Every option can also be set with a LANTERN_* environment variable\n"
-      "(--model-dir -> LANTERN_MODEL_DIR) or in the --config file.\n\nOptions");
+      "messages.\nEvery option can also be set with a LANTERN_* environment "
+      "variable\n(--model-dir -> LANTERN_MODEL_DIR) or in the --config "
+      "file.\n\nOptions");
   desc.add_options()("help,h", "Print this help and exit.")(
       "version", "Print the version and exit.")(
       "config", po::value(&config_file),
       "INI-style file of `option = value` lines (long option names).")(
-      "listen", po::value(&o.listen)->default_value(o.listen),
+      "listen", Field(&o.listen),
       "Address to listen on, host:port. Port 0 picks a free port.")(
-      "model-dir",
-      po::value(&o.engine.model_dir)->default_value(o.engine.model_dir),
+      "model-dir", Field(&o.engine.model_dir),
       "Folder with ensemble.json and one sub-folder per model.")(
-      "threads",
-      po::value(&o.engine.worker_threads)
-          ->default_value(o.engine.worker_threads),
+      "threads", Field(&o.engine.worker_threads),
       "Warm handles per model, each with its own inference thread, unless "
       "--handles or the model's spec says otherwise.")(
-      "torch-threads",
-      po::value(&o.engine.torch_threads)->default_value(o.engine.torch_threads),
+      "torch-threads", Field(&o.engine.torch_threads),
       "Torch intra-op threads per forward pass.")(
-      "handles", po::value(&o.engine.handles)->default_value(o.engine.handles),
+      "handles", Field(&o.engine.handles),
       "Warm handles per model; 0 = the model spec's value, or one per worker "
-      "thread.")("max-message-chars",
-                 po::value(&o.engine.max_message_chars)
-                     ->default_value(o.engine.max_message_chars),
+      "thread.")("max-message-chars", Field(&o.engine.max_message_chars),
                  "Longest accepted message text, in Unicode code points.")(
-      "max-queue",
-      po::value(&o.engine.max_queue)->default_value(o.engine.max_queue),
+      "max-queue", Field(&o.engine.max_queue),
       "Messages that may be in flight at once; beyond it calls get "
       "RESOURCE_EXHAUSTED.")(
-      "max-batch",
-      po::value(&o.engine.batching.max_batch)
-          ->default_value(o.engine.batching.max_batch),
+      "max-batch", Field(&o.engine.batching.max_batch),
       "Most messages per forward pass of one model (dynamic batching).")(
       "batch-delay-us",
       DurationIn(&o.engine.batching.max_delay, absl::Microseconds(1)),
       "Longest a message waits for its batch to fill, in microseconds; 0 = "
-      "never "
-      "wait, batch only what is already queued, and let a message alone in the "
-      "server run its slowest model on the thread that received it.")(
-      "cache-entries",
-      po::value(&o.engine.cache_entries)->default_value(o.engine.cache_entries),
+      "never wait, batch only what is already queued, and let a message alone "
+      "in the server run its slowest model on the thread that received it.")(
+      "cache-entries", Field(&o.engine.cache_entries),
       "Verdicts kept in the result cache (keyed on a digest of the text, never "
-      "the "
-      "text); 0 turns the cache off.")(
-      "stream-window",
-      po::value(&o.streams.window)->default_value(o.streams.window),
+      "the text); 0 turns the cache off.")(
+      "stream-window", Field(&o.streams.window),
       "Messages a stream may have read but not yet answered (flow control); "
-      "fewer "
-      "while many streams are open, so that together they hold at most half of "
-      "--max-queue.")(
+      "fewer while many streams are open, so that together they hold at most "
+      "half of --max-queue.")(
       "shutdown-grace-ms", DurationIn(&o.shutdown_grace, absl::Milliseconds(1)),
       "On SIGTERM/SIGINT, how long health reports NOT_SERVING and new calls "
-      "get "
-      "UNAVAILABLE while the port stays open, before it closes (0 = close at "
-      "once; "
-      "a second signal ends it early).")(
-      "stream-channel-in-flight",
-      po::value(&o.streams.channel_in_flight)
-          ->default_value(o.streams.channel_in_flight),
+      "get UNAVAILABLE while the port stays open, before it closes (0 = close "
+      "at once; a second signal ends it early).")(
+      "stream-channel-in-flight", Field(&o.streams.channel_in_flight),
       "Messages of one channel in the models at once, per stream; the rest "
       "wait while other channels' messages go ahead.")(
-      "context-messages",
-      po::value(&o.engine.context.max_messages)
-          ->default_value(o.engine.context.max_messages),
+      "context-messages", Field(&o.engine.context.max_messages),
       "Conversation context: earlier messages per person (channel and user) "
       "considered and remembered (1..256; also the most AnalyzeRequest.history "
       "may hold).")(
       "context-window-minutes",
       DurationIn(&o.engine.context.window, absl::Minutes(1)),
       "Conversation context: how far back earlier messages count (1..10080).")(
-      "context-people",
-      po::value(&o.engine.context.max_people)
-          ->default_value(o.engine.context.max_people),
+      "context-people", Field(&o.engine.context.max_people),
       "Conversation context: people one stream remembers; the least recently "
       "seen is forgotten first.")(
-      "context-total-people",
-      po::value(&o.streams.context_total_people)
-          ->default_value(o.streams.context_total_people),
+      "context-total-people", Field(&o.streams.context_total_people),
       "Conversation context: people remembered over all streams together.")(
-      "shared-context",
-      po::value(&o.streams.shared_context)
-          ->default_value(o.streams.shared_context),
+      "shared-context", Field(&o.streams.shared_context),
       "Share one conversation context among all streams (true/false); by "
       "default each stream has its own, forgotten when it ends.")(
-      "max-streams",
-      po::value(&o.streams.max_streams)->default_value(o.streams.max_streams),
+      "max-streams", Field(&o.streams.max_streams),
       "StreamAnalyze calls open at once, server-wide; more get "
       "RESOURCE_EXHAUSTED.")(
-      "max-calls-per-connection",
-      po::value(&o.transport.max_calls_per_connection)
-          ->default_value(o.transport.max_calls_per_connection),
+      "max-calls-per-connection", Field(&o.transport.max_calls_per_connection),
       "Calls open at once on one connection (HTTP/2 MAX_CONCURRENT_STREAMS); a "
       "client's further calls wait on its side.")(
-      "http2-window-bytes",
-      po::value(&o.transport.http2_window_bytes)
-          ->default_value(o.transport.http2_window_bytes),
+      "http2-window-bytes", Field(&o.transport.http2_window_bytes),
       "HTTP/2 receive window per call: bytes a client may send ahead of what "
-      "the "
-      "server has read. Fixed; gRPC's automatic window growth is off.")(
-      "memory-quota-mb",
-      po::value(&o.transport.memory_quota_mb)
-          ->default_value(o.transport.memory_quota_mb),
+      "the server has read. Fixed; gRPC's automatic window growth is off.")(
+      "memory-quota-mb", Field(&o.transport.memory_quota_mb),
       "gRPC's memory quota for transport buffers, in MiB; under pressure gRPC "
       "shrinks windows and refuses new calls.")(
       "drain-timeout-ms", DurationIn(&o.drain_timeout, absl::Milliseconds(1)),
@@ -142,14 +114,12 @@ po::options_description Describe(ServerOptions& o, std::string& config_file) {
       "TLS.")("tls-key", po::value(&o.tls.key), "TLS private key (PEM).")(
       "tls-client-ca", po::value(&o.tls.client_ca),
       "CAs (PEM) that client certificates must chain to: every client must "
-      "present "
-      "one (mutual TLS). Needs --tls-cert.")(
+      "present one (mutual TLS). Needs --tls-cert.")(
       "auth-tokens", po::value(&o.auth_tokens),
       "File of '<caller> <sha256 of token>' lines: Analyzer calls then need "
       "'authorization: Bearer <token>' (UNAUTHENTICATED otherwise); health "
-      "stays "
-      "open. Reloaded on SIGHUP.")(
-      "log-level", po::value(&o.log_level)->default_value(o.log_level),
+      "stays open. Reloaded on SIGHUP.")(
+      "log-level", Field(&o.log_level),
       "debug, info, warning or error. Logs never contain message text.")(
       "metrics-listen", po::value(&o.metrics.listen),
       "host:port of a Prometheus /metrics endpoint (plain HTTP, no "
