@@ -16,6 +16,9 @@
 #     first request's latency and requests after a pause, `lantern bench`
 #     unary and Health/Check at concurrency 1 and 32, one StreamAnalyze
 #     stream of 10,000 messages, and VmRSS/VmHWM;
+#   - after each of those launches, one with --metrics-listen and /metrics
+#     scraped every second, running unary at concurrency 32 again: the cost
+#     of recording metrics (issue 12);
 #   - a BERT-shaped model (scripts/make_bert_model.py --size small, random
 #     weights) served alone, against its raw baseline (3 runs).
 # Takes about 6 minutes on 2 cores after an incremental build. Benchmarks
@@ -157,7 +160,8 @@ record() {  # config run json
 }
 
 # --- server ------------------------------------------------------------------
-# Launches the server on a free port with model dir $1; sets SERVER_PID, PORT,
+# Launches the server on a free port with model dir $1 and the flags after
+# it; sets SERVER_PID, PORT,
 # LAUNCH_TO_SERVING_MS (launch to health SERVING, polled every 5 ms) and
 # SERVER_LOG_MS (the server's own count from its creation).
 SERVER_LOG=""
@@ -166,7 +170,7 @@ start_server() {
   : > "$SERVER_LOG"
   local t0 t1
   t0=$(date +%s%N)
-  "$SERVER" --listen 127.0.0.1:0 --model-dir "$1" >"$SERVER_LOG" 2>&1 &
+  "$SERVER" --listen 127.0.0.1:0 --model-dir "$1" "${@:2}" >"$SERVER_LOG" 2>&1 &
   SERVER_PID=$!
   PORT=""
   local deadline=$(( $(date +%s) + 60 ))
@@ -186,7 +190,27 @@ start_server() {
   LAUNCH_TO_SERVING_MS=$(( (t1 - t0) / 1000000 ))
   SERVER_LOG_MS=$(sed -n 's/.*SERVING on port [0-9]*, \([0-9]*\) ms after start.*/\1/p' "$SERVER_LOG")
 }
+# With --metrics-listen: fetches /metrics every second, as a tight scrape
+# interval would, until stop_server.
+SCRAPER_PID=""
+start_scraper() {
+  local port
+  port=$(sed -n 's/.*metrics on http:.*:\([0-9]*\)\/metrics.*/\1/p' "$SERVER_LOG" | head -1)
+  [[ -n $port ]] || die "the server logged no metrics address"
+  # bash's /dev/tcp, not curl, which a fresh machine may lack.
+  while sleep 1; do
+    (exec 3<>"/dev/tcp/127.0.0.1/$port" &&
+      printf 'GET /metrics HTTP/1.1\r\nHost: bench\r\n\r\n' >&3 &&
+      cat <&3 >/dev/null) 2>/dev/null || true
+  done &
+  SCRAPER_PID=$!
+}
 stop_server() {
+  if [[ -n $SCRAPER_PID ]]; then
+    kill "$SCRAPER_PID" 2>/dev/null || true
+    wait "$SCRAPER_PID" 2>/dev/null || true
+    SCRAPER_PID=""
+  fi
   [[ -n $SERVER_PID ]] || return 0
   kill -TERM "$SERVER_PID" 2>/dev/null || true
   wait "$SERVER_PID" 2>/dev/null || true
@@ -275,13 +299,17 @@ done
 # One launch: start-up, then each "config:args" in order against the same
 # server, then its memory and status. The first request of the first config
 # is the server's first Analyze. Retried as a whole when a result is unclean.
+# SERVER_FLAGS are added to the server's command line; with --metrics-listen
+# among them /metrics is scraped while the configs run.
+SERVER_FLAGS=()
 server_run() {  # kind models_dir run config:args...
   local kind=$1 dir=$2 run=$3
   shift 3
   local -a configs=("$@") outs=()
   local attempt=0
   while true; do
-    start_server "$dir"
+    start_server "$dir" "${SERVER_FLAGS[@]}"
+    [[ " ${SERVER_FLAGS[*]} " == *" --metrics-listen "* ]] && start_scraper
     local rss_idle all_clean=1 spec out
     rss_idle=$(status_kb VmRSS)
     outs=()
@@ -326,6 +354,10 @@ for run in $(seq 1 "$RUNS"); do
     "rpc_health_c32:--mode health --concurrency 32 $w" \
     "rpc_stream_10k:--mode stream --concurrency 1 --count 10000 --warmup $WARMUP --seed $run" \
     "rpc_stream_10k_people:--mode stream --concurrency 1 --count 10000 --people 200 --warmup $WARMUP --seed $run"
+  # The same unary load right after, on a server recording metrics.
+  SERVER_FLAGS=(--metrics-listen 127.0.0.1:0)
+  server_run metrics "$MODELS" "$run" "rpc_unary_c32_metrics:--concurrency 32 $w"
+  SERVER_FLAGS=()
 done
 
 # --- the BERT-shaped model ---------------------------------------------------
