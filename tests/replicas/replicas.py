@@ -20,6 +20,13 @@ on a listening socket this process bound (so its port is free too). Then:
        selects it for nothing (lbtot), its own GetStatus counts no new call,
        and no attempt sent after HAProxy marked it DOWN got its "shutting
        down" answer; r1 and r3 take the load; r2 exits 0.
+    3. streams (tests/replicas/streams.py, on a fresh set of three
+       replicas): the real CLI, `lantern stream`, through the proxy, fed
+       --stream-messages chat lines over --stream-feed-s; the replica that
+       holds the stream gets SIGTERM. Checked: every message got exactly one
+       answer, an analysis; the CLI exited 0 after exactly one reconnect;
+       another replica holds the stream; the drained one exits 0; the
+       replicas' GetStatus counted every message fed.
   --serve: starts the same set-up, prints the addresses, and waits for
     Ctrl-C or SIGTERM.
   --check-request [SERVICE]: prints the hex of the health check request the
@@ -54,6 +61,7 @@ REPO_ROOT = harness.REPO_ROOT
 DEFAULT_CONFIG = os.path.join(REPO_ROOT, "deploy", "haproxy", "lantern.cfg")
 from cluster import (HEALTH_SERVICE, REPLICAS, Cluster,  # noqa: E402
                      check_request, config_check_bytes)
+import streams  # noqa: E402
 DRAINED = "r2"
 RETRIED = ("UNAVAILABLE", "RESOURCE_EXHAUSTED")
 
@@ -295,11 +303,15 @@ def run_test(args, protos):
         apis = [harness.Analyzer(channels[w % 2], protos) for w in range(args.threads)]
         phase1, failures1 = spread(cluster, direct, apis, Attempts(args.threads), args)
         phase2, failures2 = drain(cluster, direct, apis, Attempts(args.threads), args)
-        return {"replicas": {n: r.target for n, r in cluster.replicas.items()},
-                "proxy": cluster.proxy.target, "checks_at_start": {
-                    n: r["check_status"] for n, r in up.items()},
-                "start_s": started_s, "spread": phase1, "drain": phase2,
-                "logs": cluster.log_dir, "failures": failures1 + failures2}
+        result = {"replicas": {n: r.target for n, r in cluster.replicas.items()},
+                  "proxy": cluster.proxy.target, "checks_at_start": {
+                      n: r["check_status"] for n, r in up.items()},
+                  "start_s": started_s, "spread": phase1, "drain": phase2,
+                  "logs": cluster.log_dir, "failures": failures1 + failures2}
+    # r2 is gone: the stream check starts three replicas of its own.
+    result["streams"], failures3 = streams.run(args, protos)
+    result["failures"] += failures3
+    return result
 
 
 def table(result):
@@ -318,6 +330,8 @@ def table(result):
                          d.get("r2_calls_seen_in_window"), d.get("draining_answers_in_window"),
                          d.get("health_in_window"), d["exit_code"]))
         lines.append("  analysed after SIGTERM by %s" % d["analysed_by_after_sigterm"])
+    if result.get("streams"):
+        lines += streams.table_lines(result["streams"])
     for f in result["failures"]:
         lines.append("FAIL: %s" % f)
     lines.append("PASS" if not result["failures"] else "FAILED")
@@ -358,6 +372,7 @@ def parse_args(argv):
     p.add_argument("--load-after-s", type=float, default=1.0, help="load after r2 exits (1)")
     p.add_argument("--call-budget-s", type=float, default=20.0,
                    help="a call retried this long without an answer has failed (20)")
+    streams.add_arguments(p)
     p.add_argument("--runs", type=int, default=1, help="repeat the test with fresh processes")
     p.add_argument("--log-dir")
     p.add_argument("--serve", action="store_true", help="start everything and wait for Ctrl-C")
@@ -381,7 +396,7 @@ def main(argv):
         print(check_request(args.check_request).hex())
         return 0
     for path, what in ((args.server, "--server"), (args.haproxy, "--haproxy"),
-                       (args.config, "--config")):
+                       (args.config, "--config"), (streams.client_path(args), "--client")):
         if not os.path.exists(path):
             print("replicas: %s %s does not exist" % (what, path), file=sys.stderr)
             return 2
