@@ -30,6 +30,9 @@ constexpr absl::Duration kHealthPollInterval = absl::Milliseconds(100);
 // the server once.
 constexpr absl::Duration kMinHealthPollDeadline = absl::Milliseconds(100);
 
+// Trailing metadata of a server's retry pushback (gRFC A6).
+constexpr char kRetryPushbackKey[] = "grpc-retry-pushback-ms";
+
 // Sets a deadline `timeout` from now; an infinite timeout sets none.
 void SetTimeout(grpc::ClientContext& context, absl::Duration timeout) {
   if (timeout == absl::InfiniteDuration()) return;
@@ -167,6 +170,12 @@ absl::Status FromGrpcStatus(const grpc::Status& status) {
   // grpc::StatusCode and absl::StatusCode share the canonical code numbers.
   return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
                       status.error_message());
+}
+
+absl::Duration ParseRetryPushback(absl::string_view value) {
+  int64_t ms = 0;
+  if (!absl::SimpleAtoi(value, &ms) || ms < 0) return absl::InfiniteDuration();
+  return absl::Milliseconds(ms);
 }
 
 Client::Client(ClientOptions options)
@@ -328,8 +337,19 @@ absl::Status AnalyzeStream::Finish() {
   if (!finished_) {
     final_status_ = FromGrpcStatus(stream_->Finish());
     finished_ = true;
+    // The trailers are there once Finish() has returned.
+    const auto& trailers = context_.GetServerTrailingMetadata();
+    const auto it = trailers.find(kRetryPushbackKey);
+    if (it != trailers.end()) {
+      retry_pushback_ = ParseRetryPushback(
+          absl::string_view(it->second.data(), it->second.size()));
+    }
   }
   return final_status_;
+}
+
+std::optional<absl::Duration> AnalyzeStream::retry_pushback() const {
+  return retry_pushback_;
 }
 
 void AnalyzeStream::Cancel() { context_.TryCancel(); }

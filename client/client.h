@@ -23,6 +23,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/status/status.h"
@@ -111,6 +112,13 @@ void AddCallCredentials(const ClientOptions& options,
 
 // Converts a grpc::Status to absl::Status (same code numbers, same message).
 absl::Status FromGrpcStatus(const grpc::Status& status);
+
+// A server's retry pushback: the value of trailing metadata
+// grpc-retry-pushback-ms (gRFC A6, gRPC's retry design), a whole number of
+// milliseconds to wait before retrying the call. A negative value, or one
+// that does not parse, asks the client not to retry; that is returned as
+// absl::InfiniteDuration() (wait forever).
+absl::Duration ParseRetryPushback(absl::string_view value);
 
 class AnalyzeStream;
 
@@ -220,6 +228,11 @@ class AnalyzeStream {
   // TryCancel on the context: pending and future Read()/Write() return false
   // soon, and Finish() returns CANCELLED (unless the call already ended).
   void Cancel();
+  // After Finish(): the server's retry pushback (see ParseRetryPushback),
+  // or nullopt when it sent none. Lantern sends one with RESOURCE_EXHAUSTED
+  // for a stream refused over its --max-streams limit; gRPC's own
+  // RESOURCE_EXHAUSTED (a frame over the size limit) has none.
+  std::optional<absl::Duration> retry_pushback() const;
 
  private:
   friend class Client;
@@ -236,6 +249,7 @@ class AnalyzeStream {
       stream_;
   bool finished_ = false;
   absl::Status final_status_;
+  std::optional<absl::Duration> retry_pushback_;
 };
 
 }  // namespace lantern::client

@@ -14,8 +14,20 @@ namespace {
 // within about one slice.
 constexpr absl::Duration kHealthSlice = absl::Milliseconds(250);
 
-bool IsRetryable(const absl::Status& status) {
-  return status.code() == absl::StatusCode::kUnavailable;
+// Whether a stream's end is worth another stream (see "What is retried"):
+// UNAVAILABLE, and RESOURCE_EXHAUSTED when the server asked for a retry
+// later; neither when the server asked for none (an infinite pushback).
+bool IsRetryable(const absl::Status& status,
+                 const std::optional<absl::Duration>& pushback) {
+  if (pushback == absl::InfiniteDuration()) return false;
+  switch (status.code()) {
+    case absl::StatusCode::kUnavailable:
+      return true;
+    case absl::StatusCode::kResourceExhausted:
+      return pushback.has_value();
+    default:
+      return false;
+  }
 }
 
 }  // namespace
@@ -178,21 +190,37 @@ bool ReliableStream::WaitForWork() {
 
 bool ReliableStream::PrepareReconnect(Outage& outage) {
   const absl::Duration elapsed = absl::Now() - outage.began;
+  const absl::Duration left = options_.max_retry_time - elapsed;
+  // A stream opened before the pushback is over would be refused again, so
+  // an outage that cannot wait it out ends now.
+  const absl::Duration pushback =
+      outage.pushback.value_or(absl::ZeroDuration());
   if (outage.attempts >= options_.max_attempts ||
-      elapsed >= options_.max_retry_time) {
+      left <= absl::ZeroDuration() || pushback > left) {
+    std::string why;
+    if (pushback > left && left > absl::ZeroDuration()) {
+      why = absl::StrCat(
+          "; the server asked to wait ", absl::FormatDuration(pushback),
+          ", longer than ",
+          absl::FormatDuration(absl::Trunc(left, absl::Milliseconds(1))),
+          " left of max_retry_time");
+    }
     FailAll(absl::UnavailableError(absl::StrCat(
         "gave up after ", outage.attempts, " reconnect attempts in ",
         absl::FormatDuration(absl::Trunc(elapsed, absl::Milliseconds(1))),
         "; last error: ", absl::StatusCodeToString(outage.last.code()), ": ",
-        outage.last.message())));
+        outage.last.message(), why)));
     return false;
   }
   const double uniform = std::uniform_real_distribution<double>()(random_);
-  const absl::Duration delay =
-      std::min(ReconnectDelay(options_, outage.attempts, uniform),
-               options_.max_retry_time - elapsed);
+  const absl::Duration delay = std::min(
+      std::max(ReconnectDelay(options_, outage.attempts, uniform), pushback),
+      left);
   ++outage.attempts;
-  // A cancel during the wait is handled by WaitForWork().
+  // A cancel during the wait is handled by WaitForWork(). A server that
+  // sent a pushback reports SERVING while it refuses, so health cannot end
+  // that wait early.
+  if (outage.pushback.has_value()) return SleepUntil(absl::Now() + delay);
   return Backoff(delay);
 }
 
@@ -210,9 +238,9 @@ bool ReliableStream::AfterStream(const StreamOutcome& outcome, Outage& outage) {
   }
   // A requeue is retried after an end that is OK (the helper half-closed)
   // or retryable; any other end status is final.
-  const bool retry =
-      options_.max_attempts > 0 && (IsRetryable(outcome.status) ||
-                                    (outcome.requeued && outcome.status.ok()));
+  const bool retry = options_.max_attempts > 0 &&
+                     (IsRetryable(outcome.status, outcome.pushback) ||
+                      (outcome.requeued && outcome.status.ok()));
   if (retry) {
     if (outcome.answered > 0) outage = Outage();  // Progress: a new outage.
     if (!unanswered) {  // Nothing lost; the next Send() opens a stream.
@@ -224,6 +252,7 @@ bool ReliableStream::AfterStream(const StreamOutcome& outcome, Outage& outage) {
       outage.began = absl::Now();
     }
     outage.last = outcome.status.ok() ? outcome.requeue_status : outcome.status;
+    outage.pushback = outcome.pushback;
     return true;
   }
   if (outcome.status.ok()) {
@@ -260,6 +289,7 @@ ReliableStream::StreamOutcome ReliableStream::RunOneStream() {
   // blocked on flow control fails now that the call is over.
   writer.join();
   outcome.status = stream->Finish();
+  outcome.pushback = stream->retry_pushback();
   absl::MutexLock lock(&mu_);
   current_ = nullptr;
   return outcome;
@@ -327,12 +357,8 @@ bool ReliableStream::Backoff(absl::Duration delay) {
   while (true) {
     const absl::Duration remaining = until - absl::Now();
     if (remaining <= absl::ZeroDuration()) return true;
-    if (!poll_health) {
-      // No health service to ask: sleep out the delay, unless cancelled.
-      absl::MutexLock lock(&mu_);
-      return !mu_.AwaitWithDeadline(
-          absl::Condition(this, &ReliableStream::Cancelled), until);
-    }
+    // No health service to ask: sleep out the delay, unless cancelled.
+    if (!poll_health) return SleepUntil(until);
     {
       absl::MutexLock lock(&mu_);
       if (cancelled_) return false;
@@ -344,6 +370,12 @@ bool ReliableStream::Backoff(absl::Duration delay) {
     if (serving.ok()) return true;
     poll_health = serving.code() != absl::StatusCode::kUnimplemented;
   }
+}
+
+bool ReliableStream::SleepUntil(absl::Time until) {
+  absl::MutexLock lock(&mu_);
+  return !mu_.AwaitWithDeadline(
+      absl::Condition(this, &ReliableStream::Cancelled), until);
 }
 
 void ReliableStream::FailAll(const absl::Status& status) {

@@ -18,6 +18,12 @@
 // What is retried (ReliableStreamOptions::max_attempts > 0):
 //   - a stream that ends with UNAVAILABLE (drain, server gone, server not
 //     reachable) while messages are unanswered;
+//   - a stream that ends with RESOURCE_EXHAUSTED and the server's retry
+//     pushback: trailing metadata grpc-retry-pushback-ms >= 0 (gRFC A6; see
+//     AnalyzeStream::retry_pushback()). Lantern sends it when it refuses a
+//     stream over its --max-streams limit. Without it RESOURCE_EXHAUSTED is
+//     final: gRPC itself ends a stream so when a frame exceeds the size
+//     limit, and a resend would fail again;
 //   - a message the server answers with a per-message error UNAVAILABLE
 //     ("server is shutting down; message not analysed", "models are still
 //     loading"): it is not reported; the helper stops writing on that
@@ -25,19 +31,24 @@
 //     next one.
 // Every other end status is final and is reported with each unanswered
 // message: INVALID_ARGUMENT (a frame the server could not parse),
-// UNAUTHENTICATED, RESOURCE_EXHAUSTED (too many streams), CANCELLED, ...
-// Every other per-message error (e.g. INVALID_ARGUMENT for empty text) is
-// the message's answer.
+// UNAUTHENTICATED, RESOURCE_EXHAUSTED without a pushback, CANCELLED, ...;
+// so is any end whose pushback is negative or does not parse (the server
+// asks not to retry). Every other per-message error (e.g. INVALID_ARGUMENT
+// for empty text, RESOURCE_EXHAUSTED for a full queue) is the message's
+// answer.
 //
 // Reconnecting: an outage begins when a stream ends with messages to
 // resend. Before each new stream the helper waits out the backoff delay,
 // polling the server's health meanwhile and opening the stream as soon as
 // it reports SERVING (at once when another replica behind the same target
 // already serves; the server's port may also come back under a new
-// process). An outage ends with the first answer on a new stream; it fails
-// after max_attempts streams without one, or max_retry_time after it
-// began. While nothing is unanswered no stream is open: the next Send()
-// opens one without delay.
+// process). When the last stream ended with a retry pushback, the helper
+// waits the longer of the pushback and the backoff delay in full instead:
+// a server that is full still reports SERVING. An outage ends with the
+// first answer on a new stream; it fails after max_attempts streams
+// without one, or max_retry_time after it began, or at once when a
+// pushback would outlast max_retry_time. While nothing is unanswered no
+// stream is open: the next Send() opens one without delay.
 //
 // Order: messages are written in index order on each stream, so answers
 // within a channel come in index order, except that a resent message is
@@ -64,6 +75,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <random>
 #include <string>
 #include <thread>
@@ -194,6 +206,8 @@ class ReliableStream {
     // ends OK or UNAVAILABLE; `requeue_status` says why.
     bool requeued = false;
     absl::Status requeue_status;
+    // The server's retry pushback (AnalyzeStream::retry_pushback()).
+    std::optional<absl::Duration> pushback;
   };
   // The current outage (see file comment).
   struct Outage {
@@ -201,6 +215,8 @@ class ReliableStream {
     int attempts = 0;
     absl::Time began;
     absl::Status last;  // why the last stream failed
+    // The last stream's retry pushback: the least wait before the next.
+    std::optional<absl::Duration> pushback;
   };
 
   ReliableStream(Client& client, ReliableStreamOptions options,
@@ -223,6 +239,8 @@ class ReliableStream {
   // Waits up to `delay` for the server to report SERVING; false if
   // cancelled meanwhile.
   bool Backoff(absl::Duration delay);
+  // Waits until `until`; false if cancelled meanwhile.
+  bool SleepUntil(absl::Time until);
   // Gives up: reports every unanswered message with `status`, which
   // becomes the final status.
   void FailAll(const absl::Status& status);

@@ -201,7 +201,7 @@ grpc::ServerUnaryReactor* AnalyzerService::Analyze(
   work.is_cancelled = [context] { return context->IsCancelled(); };
   auto call = std::make_shared<UnaryAnalysis>(
       engine, request,
-      [this, reactor, response_frame,
+      [this, context, reactor, response_frame,
        started](absl::StatusOr<core::Analysis> result) {
         std::optional<core::Level> level;
         if (result.ok()) {
@@ -211,6 +211,8 @@ grpc::ServerUnaryReactor* AnalyzerService::Analyze(
           level = result->verdict.level;
         }
         state_->Record(Rpc::kAnalyze, result.status(), started, level);
+        // The engine's queue is full (--max-queue): worth a retry later.
+        AddRetryPushback(result.status(), *context);
         reactor->Finish(ToGrpcStatus(result.status()));
       });
   call->Start(request, work);

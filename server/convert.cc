@@ -15,6 +15,14 @@ grpc::Status ToGrpcStatus(const absl::Status& status) {
                       std::string(status.message()));
 }
 
+void AddRetryPushback(const absl::Status& status,
+                      grpc::ServerContextBase& context) {
+  if (!absl::IsResourceExhausted(status)) return;
+  context.AddTrailingMetadata(
+      kRetryPushbackKey,
+      std::to_string(absl::ToInt64Milliseconds(kOverCapacityPushback)));
+}
+
 absl::Status ParseFrame(const grpc::ByteBuffer& frame, absl::string_view what,
                         google::protobuf::Message* out) {
   grpc::ByteBuffer copy(frame);  // Shares the slices; the reader consumes it.

@@ -10,6 +10,7 @@
 #include "absl/time/time.h"
 #include "core/engine.h"
 #include "google/protobuf/message.h"
+#include "grpcpp/server_context.h"
 #include "grpcpp/support/byte_buffer.h"
 #include "grpcpp/support/status.h"
 #include "lantern/v1/analyzer.pb.h"
@@ -18,6 +19,28 @@ namespace lantern::server {
 
 // Same code, same message.
 grpc::Status ToGrpcStatus(const absl::Status& status);
+
+// gRPC's retry pushback (gRFC A6, "gRPC Retry Design"): trailing metadata
+// in which a server tells a client how many milliseconds to wait before it
+// retries (a negative value: do not retry). gRPC's own retries honour it
+// for calls whose retry policy names the code; ReliableStream does too.
+inline constexpr char kRetryPushbackKey[] = "grpc-retry-pushback-ms";
+
+// The wait a caller refused over capacity is asked for. A queue of
+// --max-queue (1,024) messages takes about a second to work off at the
+// measured throughput (docs/benchmarks.md), and a stream slot frees when a
+// feed ends, which no short wait predicts; a second costs a refused feed
+// little and keeps a crowd of reconnecting clients from hammering.
+inline constexpr absl::Duration kOverCapacityPushback = absl::Seconds(1);
+
+// Adds kRetryPushbackKey = kOverCapacityPushback to `context`'s trailing
+// metadata when `status` is ResourceExhausted; call it before the call is
+// finished. Every ResourceExhausted Lantern's own code returns means over
+// capacity (--max-queue, --max-streams), which a retry may get past; gRPC's
+// own (a request over the size limit) never reaches Lantern's code, so it
+// carries no hint, and a retry of it would fail again.
+void AddRetryPushback(const absl::Status& status,
+                      grpc::ServerContextBase& context);
 
 // Parses one request frame received by a raw method (see
 // server/analyzer_service.h). InvalidArgument naming `what` when the bytes

@@ -31,8 +31,11 @@ StreamReactor::StreamReactor(ServingState* state,
     registered = state_->RegisterStream(this);
   }
   registered_ = registered.ok();
-  if (!registered_)
+  if (!registered_) {
     state_->Record(Rpc::kStreamAnalyze, registered, absl::Now());
+    // Too many streams: a slot frees when another feed ends.
+    AddRetryPushback(registered, *context_);
+  }
   Actions actions;
   {
     absl::MutexLock lock(&mu_);

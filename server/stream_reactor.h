@@ -20,7 +20,9 @@
 // Every message read gets exactly one response: an Analysis or a
 // MessageError. The call is finished exactly once, only after every engine
 // callback has come back, so no callback can touch a deleted reactor:
-//   too many streams   -> RESOURCE_EXHAUSTED at once, nothing read
+//   too many streams   -> RESOURCE_EXHAUSTED at once, nothing read, with
+//                         trailing metadata grpc-retry-pushback-ms (see
+//                         AddRetryPushback in server/convert.h)
 //   client half-close  -> OK once all answers are written
 //   server draining    -> UNAVAILABLE once all answers are written
 //   unparseable frame  -> INVALID_ARGUMENT naming its sequence number, once
@@ -57,9 +59,9 @@ class StreamReactor final
       public Drainable {
  public:
   // Starts reading, or finishes at once: with `caller`'s error
-  // (UNAUTHENTICATED), UNAVAILABLE when draining, RESOURCE_EXHAUSTED when
-  // too many streams are open. `caller` is "" without auth. Deletes itself
-  // in OnDone.
+  // (UNAUTHENTICATED), UNAVAILABLE when draining, RESOURCE_EXHAUSTED with
+  // a retry pushback when too many streams are open. `caller` is "" without
+  // auth. Deletes itself in OnDone.
   StreamReactor(ServingState* state, grpc::CallbackServerContext* context,
                 absl::StatusOr<std::string> caller);
 

@@ -1,6 +1,7 @@
 // The pure parts of ReliableStream: backoff delays, option checks, the
-// "not analysed" response and the resend bookkeeping (ResendQueue). The
-// helper against real servers is in tests/server/reconnect_test.cc.
+// "not analysed" response, the resend bookkeeping (ResendQueue) and the
+// parsing of a server's retry pushback. The helper against real servers is
+// in tests/server/reconnect_test.cc and retry_pushback_test.cc.
 #include "client/reliable_stream.h"
 
 #include <string>
@@ -62,6 +63,15 @@ TEST(ReconnectDelayTest, ZeroBackoffIsZero) {
   options.initial_backoff = absl::ZeroDuration();
   options.max_backoff = absl::ZeroDuration();
   EXPECT_EQ(ReconnectDelay(options, 3, 0.9), absl::ZeroDuration());
+}
+
+TEST(ParseRetryPushbackTest, MillisecondsOrInfiniteForDoNotRetry) {
+  EXPECT_EQ(ParseRetryPushback("1000"), absl::Seconds(1));
+  EXPECT_EQ(ParseRetryPushback("0"), absl::ZeroDuration());
+  // gRFC A6: negative or unparsable means "do not retry".
+  for (const char* value : {"-1", "", "1s", "1.5", "99999999999999999999"}) {
+    EXPECT_EQ(ParseRetryPushback(value), absl::InfiniteDuration()) << value;
+  }
 }
 
 TEST(ValidateOptionsTest, DefaultsAreValidAndEachBadFieldIsNamed) {

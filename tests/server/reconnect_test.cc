@@ -1,7 +1,8 @@
 // ReliableStream (client/reliable_stream.h) against real servers on real
 // ports with fake models: a drain mid-stream with a second server taking
 // over the port, no reconnect, an unreachable server, errors that are not
-// retried, warm-up, cancel; and `lantern stream` on top of it.
+// retried, warm-up, cancel; and `lantern stream` on top of it. Refusals over
+// --max-streams are in retry_pushback_test.cc.
 #include <map>
 #include <memory>
 #include <sstream>
@@ -11,7 +12,6 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "client/cli.h"
 #include "client/client.h"
@@ -20,6 +20,7 @@
 #include "gtest/gtest.h"
 #include "server/server.h"
 #include "tests/server/local_client.h"
+#include "tests/server/reliable_stream_testing.h"
 #include "tests/testing/fakes.h"
 
 namespace lantern::server {
@@ -34,16 +35,6 @@ using ::lantern::testing::FakeModelState;
 using ::lantern::testing::WriteModelDir;
 using ::testing::HasSubstr;
 
-// Message `i` of a feed: id "m<i>", a few channels and people.
-v1::ChatMessage Message(int i) {
-  v1::ChatMessage message;
-  message.set_id(absl::StrCat("m", i));
-  message.set_channel_id(absl::StrCat("c", i % 3));
-  message.set_user_id(absl::StrCat("u", i % 5));
-  message.set_text(absl::StrCat("message number ", i));
-  return message;
-}
-
 // A fake model whose verdict tells servers apart: signals(0).score is about
 // 0.12 for Calm() and 0.88 for Alarmed().
 std::shared_ptr<FakeModelState> Model(float calm, float danger) {
@@ -53,38 +44,6 @@ std::shared_ptr<FakeModelState> Model(float calm, float danger) {
 }
 std::shared_ptr<FakeModelState> Calm() { return Model(2.0f, 0.0f); }
 std::shared_ptr<FakeModelState> Alarmed() { return Model(0.0f, 2.0f); }
-
-// Collects what the helper reports, from its thread.
-class Recorder {
- public:
-  ReliableStream::AnswerCallback Callback() {
-    return [this](StreamAnswer answer) {
-      absl::MutexLock lock(&mu_);
-      answers_.push_back(std::move(answer));
-    };
-  }
-  std::vector<StreamAnswer> answers() {
-    absl::MutexLock lock(&mu_);
-    return answers_;
-  }
-
- private:
-  absl::Mutex mu_;
-  std::vector<StreamAnswer> answers_ ABSL_GUARDED_BY(mu_);
-};
-
-// Every index in [0, count) was reported exactly once, as message "m<i>".
-void ExpectEachIndexOnce(const std::vector<StreamAnswer>& answers, int count) {
-  ASSERT_EQ(answers.size(), static_cast<size_t>(count));
-  std::vector<int> seen(static_cast<size_t>(count), 0);
-  for (const StreamAnswer& answer : answers) {
-    ASSERT_LT(answer.index, static_cast<uint64_t>(count));
-    ++seen[answer.index];
-    EXPECT_EQ(answer.response.sequence(), answer.index);
-    EXPECT_EQ(answer.response.message_id(), absl::StrCat("m", answer.index));
-  }
-  for (int i = 0; i < count; ++i) EXPECT_EQ(seen[i], 1) << "index " << i;
-}
 
 // Backoffs that end only when the server reports SERVING (or after a
 // minute), so the number of reconnects does not depend on timing.
@@ -360,44 +319,6 @@ TEST_F(ReconnectTest, PerMessageErrorIsTheAnswerAndNotRetried) {
     EXPECT_EQ(answer.response.has_error(), answer.index == 1);
   }
   EXPECT_EQ((*stream)->stats().reconnects, 0);
-}
-
-TEST_F(ReconnectTest, StreamRefusedWithResourceExhaustedIsNotRetried) {
-  auto server = Start(0, Calm(), /*window=*/4, /*max_streams=*/1);
-  ASSERT_NE(server, nullptr);
-  ASSERT_TRUE(server->WaitForWarmup().ok());
-  Client client(LocalClient(server->port()));
-  // Takes the only stream slot (registered once it has answered).
-  auto holder = client.OpenStream();
-  v1::StreamAnalyzeResponse response;
-  ASSERT_TRUE(holder->Write(Message(0)));
-  ASSERT_TRUE(holder->Read(&response));
-  Recorder recorder;
-  auto stream = ReliableStream::Create(client, ReliableStreamOptions(),
-                                       recorder.Callback());
-  ASSERT_TRUE(stream.ok()) << stream.status();
-  // The refusal may come before the last sends: those are not accepted.
-  int accepted = 0;
-  for (int i = 0; i < 3; ++i) {
-    const absl::Status sent = (*stream)->Send(Message(i));
-    if (!sent.ok()) {
-      EXPECT_EQ(sent.code(), absl::StatusCode::kResourceExhausted);
-      break;
-    }
-    ++accepted;
-  }
-  const absl::Status status = (*stream)->Finish();
-  EXPECT_EQ(status.code(), absl::StatusCode::kResourceExhausted);
-  EXPECT_THAT(status.message(), HasSubstr("1 streams open"));
-  const std::vector<StreamAnswer> answers = recorder.answers();
-  ExpectEachIndexOnce(answers, accepted);
-  for (const StreamAnswer& answer : answers) {
-    EXPECT_EQ(answer.status.code(), absl::StatusCode::kResourceExhausted);
-    EXPECT_EQ(answer.response.error().code(), 8);
-  }
-  EXPECT_EQ((*stream)->stats().streams, 1);
-  EXPECT_EQ((*stream)->Send(Message(3)).code(),
-            absl::StatusCode::kResourceExhausted);
 }
 
 TEST_F(ReconnectTest, MessagesRefusedDuringWarmUpAreResentOnceServing) {
