@@ -216,11 +216,17 @@ bool ReliableStream::PrepareReconnect(Outage& outage) {
   const absl::Duration delay = std::min(
       std::max(ReconnectDelay(options_, outage.attempts, uniform), pushback),
       left);
+  const bool first_wait = outage.attempts == 0;
   ++outage.attempts;
-  // A cancel during the wait is handled by WaitForWork(). A server that
-  // sent a pushback reports SERVING while it refuses, so health cannot end
-  // that wait early.
-  if (outage.pushback.has_value()) return SleepUntil(absl::Now() + delay);
+  // A cancel during the wait is handled by WaitForWork(). Health may end
+  // only the first wait of an outage early. After that a stream has failed
+  // with health SERVING, so health says nothing about where the next stream
+  // goes: behind a round-robin proxy the check reaches a healthy replica
+  // while the stream reaches a draining one still in rotation. And a server
+  // that sent a pushback reports SERVING while it refuses.
+  if (!first_wait || outage.pushback.has_value()) {
+    return SleepUntil(absl::Now() + delay);
+  }
   return Backoff(delay);
 }
 

@@ -38,13 +38,18 @@
 // answer.
 //
 // Reconnecting: an outage begins when a stream ends with messages to
-// resend. Before each new stream the helper waits out the backoff delay,
-// polling the server's health meanwhile and opening the stream as soon as
-// it reports SERVING (at once when another replica behind the same target
-// already serves; the server's port may also come back under a new
-// process). When the last stream ended with a retry pushback, the helper
-// waits the longer of the pushback and the backoff delay in full instead:
-// a server that is full still reports SERVING. An outage ends with the
+// resend. Before each new stream the helper waits out the backoff delay.
+// Before the outage's first new stream it polls the server's health
+// meanwhile and opens the stream as soon as it reports SERVING (at once
+// when another replica behind the same target already serves; the server's
+// port may also come back under a new process). Later waits run in full:
+// once a stream has failed while health said SERVING, health tells nothing
+// about where the next stream lands (behind a round-robin proxy, the check
+// may reach a healthy replica and the stream a draining one that the proxy
+// has not yet taken out). When the last stream ended with a retry
+// pushback, the helper waits the longer of the pushback and the backoff
+// delay in full too: a server that is full still reports SERVING. An
+// outage ends with the
 // first answer on a new stream; it fails after max_attempts streams
 // without one, or max_retry_time after it began, or at once when a
 // pushback would outlast max_retry_time. While nothing is unanswered no
