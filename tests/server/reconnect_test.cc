@@ -272,15 +272,8 @@ TEST_F(ReconnectTest, UnreachableServerGivesUpAfterMaxAttempts) {
   auto stream = ReliableStream::Create(client, options, recorder.Callback());
   ASSERT_TRUE(stream.ok()) << stream.status();
   // The first message is always accepted: no stream opens before it.
-  int accepted = 0;
-  for (int i = 0; i < 5; ++i) {
-    const absl::Status sent = (*stream)->Send(Message(i));
-    if (!sent.ok()) {
-      EXPECT_EQ(sent.code(), absl::StatusCode::kUnavailable);
-      break;
-    }
-    ++accepted;
-  }
+  const int accepted =
+      SendUntilRefused(**stream, 5, absl::StatusCode::kUnavailable);
   const absl::Status status = (*stream)->Finish();
   EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable);
   EXPECT_THAT(status.message(), HasSubstr("gave up after 2 reconnect"));

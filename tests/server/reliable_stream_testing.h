@@ -27,6 +27,23 @@ inline v1::ChatMessage Message(int i) {
   return message;
 }
 
+// Sends messages 0..count-1 until Send() refuses one, which it does once
+// the helper has given up (the refusal must carry `refused`); returns how
+// many were accepted.
+inline int SendUntilRefused(client::ReliableStream& stream, int count,
+                            absl::StatusCode refused) {
+  int accepted = 0;
+  for (int i = 0; i < count; ++i) {
+    const absl::Status sent = stream.Send(Message(i));
+    if (!sent.ok()) {
+      EXPECT_EQ(sent.code(), refused);
+      break;
+    }
+    ++accepted;
+  }
+  return accepted;
+}
+
 // Collects what the helper reports, from its thread.
 class Recorder {
  public:

@@ -246,15 +246,8 @@ TEST_F(RetryPushbackTest, WithoutReconnectARefusedStreamIsFinal) {
   auto stream = ReliableStream::Create(client, options, recorder.Callback());
   ASSERT_TRUE(stream.ok()) << stream.status();
   // The refusal may come before the last sends: those are not accepted.
-  int accepted = 0;
-  for (int i = 0; i < 3; ++i) {
-    const absl::Status sent = (*stream)->Send(Message(i));
-    if (!sent.ok()) {
-      EXPECT_EQ(sent.code(), absl::StatusCode::kResourceExhausted);
-      break;
-    }
-    ++accepted;
-  }
+  const int accepted =
+      SendUntilRefused(**stream, 3, absl::StatusCode::kResourceExhausted);
   const absl::Status status = (*stream)->Finish();
   EXPECT_EQ(status.code(), absl::StatusCode::kResourceExhausted);
   EXPECT_THAT(status.message(), HasSubstr("1 streams open"));
