@@ -61,15 +61,25 @@ def language_label(example):
     return int(any(t in split_corpus.LANG_TAGS for t in example.tags))
 
 
-def corpus_version(corpus_dir):
-    """Short sha1 of the corpus files and the training code (the command
-    line, split_corpus.py and this package)."""
-    digest = hashlib.sha1()
+def versioned_files(corpus_dir):
+    """What the model version covers: the corpus files and the training code
+    (the command line, split_corpus.py and this package), and the encoder's
+    code (the port in use_lite.py and lantern_encoder, the heads in
+    encoder_head.py), which shapes the encoder model as much as training
+    does."""
     package = pathlib.Path(__file__).resolve().parent
     scripts = package.parent
-    for path in (sorted(pathlib.Path(corpus_dir).glob("*.jsonl"))
-                 + [scripts / "train_models.py", scripts / "split_corpus.py"]
-                 + sorted(package.glob("*.py"))):
+    return (sorted(pathlib.Path(corpus_dir).glob("*.jsonl"))
+            + [scripts / "train_models.py", scripts / "split_corpus.py"]
+            + sorted(package.glob("*.py"))
+            + [scripts / "use_lite.py", scripts / "encoder_head.py"]
+            + sorted((scripts / "lantern_encoder").glob("*.py")))
+
+
+def corpus_version(corpus_dir):
+    """Short sha1 of versioned_files(corpus_dir), names and contents."""
+    digest = hashlib.sha1()
+    for path in versioned_files(corpus_dir):
         digest.update(path.name.encode("utf-8"))
         digest.update(path.read_bytes())
     return digest.hexdigest()[:10]

@@ -126,6 +126,13 @@ class LoadCorpusTest(unittest.TestCase):
         write_corpus(corpus, ROWS[:-1])
         self.assertNotEqual(data.corpus_version(corpus), first)
 
+    def test_version_covers_the_encoder_code(self):
+        names = {(p.parent.name, p.name) for p in data.versioned_files(self.dir / "corpus")}
+        for expected in [("scripts", "encoder_head.py"), ("scripts", "use_lite.py"),
+                         ("lantern_encoder", "model.py"), ("lantern_encoder", "quantize.py"),
+                         ("lantern_train", "data.py"), ("scripts", "train_models.py")]:
+            self.assertIn(expected, names)
+
 
 class AugmentTest(unittest.TestCase):
 
