@@ -138,7 +138,7 @@ void StreamReactor::Handle(const grpc::ByteBuffer& frame, uint64_t sequence) {
       ch.waiting.push_back(raw);
     }
   }
-  Record(answered);
+  Record(state_, answered);
   if (submit) Submit(channel, raw);
   // The caller (OnReadDone) runs NextLocked() next, which writes whatever
   // was answered here.
@@ -155,6 +155,7 @@ void StreamReactor::Submit(const std::string& channel, Item* item) {
 
 void StreamReactor::Done(const std::string& channel, Item* item,
                          absl::StatusOr<core::Analysis> result) {
+  ServingState* const state = state_;
   Item* next = nullptr;
   std::vector<Answered> answered;
   Actions actions;
@@ -173,14 +174,19 @@ void StreamReactor::Done(const std::string& channel, Item* item,
     answered = AnswerReadyLocked(channel);
     actions = NextLocked();
   }
-  Record(answered);
-  Run(actions);
+  // From here on the call may be finished, and this reactor deleted, by
+  // another thread (one writing the last answer), unless this thread holds
+  // it open: with an action to carry out, or with `next` still unanswered.
+  // The server's state outlives every reactor.
+  Record(state, answered);
+  if (actions.any()) Run(actions);
   if (next != nullptr) Submit(channel, next);
 }
 
-void StreamReactor::Record(const std::vector<Answered>& answered) {
+void StreamReactor::Record(ServingState* state,
+                           const std::vector<Answered>& answered) {
   for (const Answered& a : answered) {
-    state_->Record(Rpc::kStreamAnalyze, a.status, a.read_at, a.level);
+    state->Record(Rpc::kStreamAnalyze, a.status, a.read_at, a.level);
   }
 }
 

@@ -75,11 +75,15 @@ class StreamReactor final
 
  private:
   // What to do next; decided under mu_, carried out after releasing it.
+  // Each action keeps the call open until this thread carries it out; with
+  // none, another thread may finish the call meanwhile.
   struct Actions {
     bool read = false;
     const grpc::ByteBuffer* write = nullptr;
     bool finish = false;
     grpc::Status status;
+
+    bool any() const { return read || write != nullptr || finish; }
   };
 
   // One message read, from its read to its answer.
@@ -122,7 +126,10 @@ class StreamReactor final
   // into streams with its own lock held).
   std::vector<Answered> AnswerReadyLocked(const std::string& channel)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void Record(const std::vector<Answered>& answered);
+  // Static: Done() records after releasing mu_, when another thread may
+  // already have finished the call and gRPC deleted this reactor.
+  static void Record(ServingState* state,
+                     const std::vector<Answered>& answered);
   // Ends reading at a frame that does not parse: the call finishes with
   // INVALID_ARGUMENT once everything before it is answered.
   void RejectFrame(const absl::Status& status, uint64_t sequence,
