@@ -203,6 +203,9 @@ void ModelBatcher::RunBatch(std::vector<Request> batch,
                             std::vector<absl::Duration> waits,
                             std::optional<ModelPool::Lease> lease) {
   // `lease` is always set; optional only so it can be given back early.
+  // Read before the pass: the warm-up's batch starts before ReportTo() and
+  // stays unreported even when its last lines run after ReportTo().
+  ModelObserver* const observer = observer_.load();
   // Drop work nobody is waiting for any more.
   const absl::Time now = absl::Now();
   std::vector<Request> live;
@@ -256,9 +259,7 @@ void ModelBatcher::RunBatch(std::vector<Request> batch,
     }
   }
   // After the answers, so that metrics add no latency.
-  if (ModelObserver* observer = observer_.load()) {
-    observer->OnBatch(live_waits, forward_time);
-  }
+  if (observer != nullptr) observer->OnBatch(live_waits, forward_time);
 }
 
 }  // namespace lantern::core

@@ -103,9 +103,9 @@ class ModelBatcher {
   // calls it once warm-up traffic is over.
   void ResetCounters();
 
-  // From now on, reports every forward pass to `observer` (null: stop);
-  // `observer` must outlive the batcher. The engine calls it once warm-up
-  // traffic is over, so warm-up is never reported.
+  // Reports every forward pass that starts from now on to `observer` (null:
+  // stop); `observer` must outlive the batcher. The engine calls it once the
+  // warm-up message is answered, so warm-up is never reported.
   void ReportTo(ModelObserver* observer) { observer_.store(observer); }
 
   size_t queue_depth() const;

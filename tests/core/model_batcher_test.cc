@@ -227,6 +227,33 @@ TEST_F(ModelBatcherTest, CountsQueueWaitPerRequestAndComputeTimePerPass) {
   EXPECT_EQ(batcher->batches(), 2u);
 }
 
+// Counts the rows of the passes it is told of.
+struct RowCounter : ModelObserver {
+  void OnBatch(absl::Span<const absl::Duration> queue_waits,
+               absl::Duration) override {
+    rows += static_cast<int>(queue_waits.size());
+  }
+  int rows = 0;
+};
+
+TEST_F(ModelBatcherTest, PassStartedBeforeReportToIsNotReported) {
+  // The engine calls ReportTo() as soon as the warm-up message is answered,
+  // which can be before the batcher is done with the warm-up's pass.
+  auto batcher = Make();
+  RowCounter observer;
+  Answer warmup, served;
+  ModelBatcher::Request first = Req(1, &warmup);
+  first.done = [&](absl::StatusOr<std::vector<float>> logits) {
+    batcher->ReportTo(&observer);
+    warmup.logits = std::move(logits);
+  };
+  ASSERT_TRUE(batcher->TryRunInline(first));
+  EXPECT_EQ(observer.rows, 0);
+  ModelBatcher::Request second = Req(1, &served);
+  ASSERT_TRUE(batcher->TryRunInline(second));
+  EXPECT_EQ(observer.rows, 1);
+}
+
 TEST_F(ModelBatcherTest, DelayWaitsForTheBatchToFill) {
   BatchOptions options;
   options.max_batch = 2;
