@@ -32,6 +32,7 @@ po::options_description GlobalOptions() {
       ("target", po::value<std::string>(), "")           //
       ("balance", po::value<std::string>(), "")          //
       ("timeout-ms", po::value<int64_t>(), "")           //
+      ("max-attempts", po::value<int>(), "")             //
       ("tls", po::bool_switch(), "")                     //
       ("tls-ca", po::value<std::string>(), "")           //
       ("tls-cert", po::value<std::string>(), "")         //
@@ -181,6 +182,15 @@ absl::Status ApplyGlobalOptions(const po::variables_map& vm,
       return absl::InvalidArgumentError("--timeout-ms must be positive");
     }
     options->client.timeout = absl::Milliseconds(ms);
+  }
+  if (vm.count("max-attempts")) {
+    const int attempts = vm["max-attempts"].as<int>();
+    if (attempts < 1 || attempts > ClientOptions::kMaxCallAttempts) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--max-attempts must be from 1 to ",
+                       ClientOptions::kMaxCallAttempts, ", got ", attempts));
+    }
+    options->client.max_attempts = attempts;
   }
   return ApplySecurityOptions(vm, &options->client);
 }

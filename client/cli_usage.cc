@@ -64,6 +64,12 @@ std::string UsageText() {
       "                      (default ",
       absl::ToInt64Milliseconds(ClientOptions().timeout),
       ")\n"
+      "  --max-attempts N    tries of each Analyze or GetStatus call that\n"
+      "                      ends UNAVAILABLE (server warming up, draining or\n"
+      "                      down), within its deadline; 1 = no retry\n"
+      "                      (default ",
+      ClientOptions().max_attempts,
+      "; bench always tries once)\n"
       "  --tls               connect with TLS, trusting the system's CAs\n"
       "  --tls-ca FILE       connect with TLS, trusting the CAs in FILE (PEM)\n"
       "  --tls-cert FILE, --tls-key FILE\n"

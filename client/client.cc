@@ -122,15 +122,31 @@ ClientOptions::Balancing EffectiveBalancing(const ClientOptions& options) {
 }
 
 std::string ServiceConfigJson(const ClientOptions& options) {
-  if (EffectiveBalancing(options) != ClientOptions::Balancing::kRoundRobin) {
-    return "";
+  std::vector<std::string> fields;
+  if (EffectiveBalancing(options) == ClientOptions::Balancing::kRoundRobin) {
+    // gRPC C++ runs client-side health checking (A17, over Health/Watch) for
+    // round_robin whenever the service config names a service; no channel
+    // argument is needed (GRPC_ARG_INHIBIT_HEALTH_CHECKING would turn it off).
+    fields.push_back(R"("loadBalancingConfig":[{"round_robin":{}}])");
+    fields.push_back(absl::StrCat(R"("healthCheckConfig":{"serviceName":)",
+                                  JsonString(options.health_service), "}"));
   }
-  // gRPC C++ runs client-side health checking (A17, over Health/Watch) for
-  // round_robin whenever the service config names a service; no channel
-  // argument is needed (GRPC_ARG_INHIBIT_HEALTH_CHECKING would turn it off).
-  return absl::StrCat(R"({"loadBalancingConfig":[{"round_robin":{}}],)",
-                      R"("healthCheckConfig":{"serviceName":)",
-                      JsonString(options.health_service), "}}");
+  if (options.max_attempts > 1) {
+    // Both methods only read: a retry cannot do anything twice.
+    fields.push_back(absl::StrCat(
+        R"("methodConfig":[{"name":[)",
+        R"({"service":"lantern.v1.Analyzer","method":"Analyze"},)",
+        R"({"service":"lantern.v1.Analyzer","method":"GetStatus"}],)",
+        R"("retryPolicy":{"maxAttempts":)",
+        std::min(options.max_attempts, ClientOptions::kMaxCallAttempts),
+        R"(,"initialBackoff":"0.1s","maxBackoff":"1s",)",
+        R"("backoffMultiplier":2,"retryableStatusCodes":["UNAVAILABLE"]}}])"));
+    // Retries stop while the channel's tokens are at or below half of 10: a
+    // failure takes 1, a success gives 0.1 back.
+    fields.push_back(R"("retryThrottling":{"maxTokens":10,"tokenRatio":0.1})");
+  }
+  if (fields.empty()) return "";
+  return absl::StrCat("{", absl::StrJoin(fields, ","), "}");
 }
 
 std::shared_ptr<grpc::Channel> MakeChannel(const ClientOptions& options,
@@ -141,7 +157,7 @@ std::shared_ptr<grpc::Channel> MakeChannel(const ClientOptions& options,
   const std::string service_config = ServiceConfigJson(options);
   if (!service_config.empty()) {
     args.SetServiceConfigJSON(service_config);
-    // A DNS TXT record must not replace the balancing asked for.
+    // A DNS TXT record must not replace the balancing and retries asked for.
     args.SetInt(GRPC_ARG_SERVICE_CONFIG_DISABLE_RESOLUTION, 1);
   }
   if (!options.tls.enabled) {

@@ -9,7 +9,8 @@
 // Status codes returned by the RPC methods are the server's codes, unchanged
 // (see proto/lantern/v1/analyzer.proto), plus the ones gRPC itself produces:
 //   UNAVAILABLE         the server cannot be reached (or is warming up or
-//                       draining; or the TLS handshake failed).
+//                       draining; or the TLS handshake failed), after the
+//                       retries ClientOptions::max_attempts allows.
 //   DEADLINE_EXCEEDED   the call's deadline passed.
 //   UNIMPLEMENTED       the server does not offer the method (e.g. no health
 //                       service).
@@ -67,6 +68,19 @@ struct ClientOptions {
   // absl::InfiniteDuration() means no deadline.
   absl::Duration timeout = absl::Seconds(10);
 
+  // How many times in all gRPC tries an Analyze or GetStatus call that ends
+  // with UNAVAILABLE (the server is warming up or draining, or cannot be
+  // reached), within the call's deadline: gRPC's own retries (gRFC A6), after
+  // a random wait of up to 0.1 s that doubles each time, to at most 1 s, or
+  // the server's retry pushback when it sends one. Retries pause while most
+  // recent calls on the channel have failed (gRPC's retry throttling), so an
+  // outage does not multiply the load. 1 turns retries off; from 1 to
+  // kMaxCallAttempts. No other code is retried (RESOURCE_EXHAUSTED can mean
+  // a request over the size limit), nor health checks (see
+  // WaitUntilServing) or streams (see ReliableStream).
+  static constexpr int kMaxCallAttempts = 5;  // gRPC's own upper bound
+  int max_attempts = kMaxCallAttempts;
+
   struct Tls {
     bool enabled = false;
     // PEM of the CAs to trust; empty = the system's roots.
@@ -96,8 +110,10 @@ absl::StatusOr<std::string> ChannelTarget(const std::string& target);
 // The balancing policy kAuto stands for with this target.
 ClientOptions::Balancing EffectiveBalancing(const ClientOptions& options);
 
-// The gRPC service config for options.balancing: round_robin with
-// healthCheckConfig for kRoundRobin, "" (gRPC's default) otherwise.
+// The gRPC service config for `options`: round_robin with healthCheckConfig
+// for kRoundRobin; a retry policy for Analyze and GetStatus, with retry
+// throttling, when options.max_attempts > 1; "" (gRPC's defaults) for
+// neither.
 std::string ServiceConfigJson(const ClientOptions& options);
 
 // A channel to options.target (through ChannelTarget(); a target it refuses

@@ -74,6 +74,7 @@ TEST(ChannelTargetTest, BadListsAreInvalidArgumentNamingTheEntry) {
 TEST(BalancingTest, AutoIsRoundRobinForAListOnly) {
   ClientOptions options;
   options.target = "127.0.0.1:1";
+  options.max_attempts = 1;
   EXPECT_EQ(EffectiveBalancing(options), Balancing::kPickFirst);
   EXPECT_EQ(ServiceConfigJson(options), "");
   options.target = "127.0.0.1:1,127.0.0.1:2";
@@ -88,9 +89,29 @@ TEST(BalancingTest, AutoIsRoundRobinForAListOnly) {
 TEST(BalancingTest, RoundRobinServiceConfigWatchesTheAnalyzerService) {
   ClientOptions options;
   options.balancing = Balancing::kRoundRobin;
+  options.max_attempts = 1;
   EXPECT_EQ(ServiceConfigJson(options),
             R"({"loadBalancingConfig":[{"round_robin":{}}],)"
             R"("healthCheckConfig":{"serviceName":"lantern.v1.Analyzer"}})");
+}
+
+TEST(BalancingTest, RetryPolicyCoversTheReadOnlyUnaryCallsOnly) {
+  ClientOptions options;
+  options.target = "127.0.0.1:1";
+  options.max_attempts = 3;
+  EXPECT_EQ(ServiceConfigJson(options),
+            R"({"methodConfig":[{"name":[)"
+            R"({"service":"lantern.v1.Analyzer","method":"Analyze"},)"
+            R"({"service":"lantern.v1.Analyzer","method":"GetStatus"}],)"
+            R"("retryPolicy":{"maxAttempts":3,"initialBackoff":"0.1s",)"
+            R"("maxBackoff":"1s","backoffMultiplier":2,)"
+            R"("retryableStatusCodes":["UNAVAILABLE"]}}],)"
+            R"("retryThrottling":{"maxTokens":10,"tokenRatio":0.1}})");
+  // With round_robin, both.
+  options.balancing = Balancing::kRoundRobin;
+  const std::string both = ServiceConfigJson(options);
+  EXPECT_THAT(both, HasSubstr(R"("loadBalancingConfig")"));
+  EXPECT_THAT(both, HasSubstr(R"("maxAttempts":3)"));
 }
 
 absl::StatusOr<CliOptions> Parse(std::vector<const char*> args) {

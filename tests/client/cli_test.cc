@@ -106,5 +106,23 @@ TEST(ParseCommandLineTest, BadSecurityOptionsAreUsageErrors) {
   }
 }
 
+TEST(ParseCommandLineTest, MaxAttemptsIsCheckedAndLandsInTheClient) {
+  const char* three[] = {"lantern", "--max-attempts", "3", "status"};
+  auto parsed = ParseCommandLine(4, three, "127.0.0.1:1");
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  EXPECT_EQ(parsed->client.max_attempts, 3);
+  const char* none[] = {"lantern", "status"};
+  parsed = ParseCommandLine(2, none, "127.0.0.1:1");
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  EXPECT_EQ(parsed->client.max_attempts, ClientOptions::kMaxCallAttempts);
+  for (const char* bad : {"0", "6"}) {
+    const char* argv[] = {"lantern", "--max-attempts", bad, "status"};
+    parsed = ParseCommandLine(4, argv, "127.0.0.1:1");
+    EXPECT_EQ(parsed.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_EQ(parsed.status().message(),
+              absl::StrCat("--max-attempts must be from 1 to 5, got ", bad));
+  }
+}
+
 }  // namespace
 }  // namespace lantern::client

@@ -74,6 +74,23 @@ TEST_F(LifecycleTest, CallBeforeWarmUpIsUnavailableAndHealthNotServing) {
   EXPECT_EQ(analysis->level(), v1::CRISIS_LEVEL_NONE);
 }
 
+TEST_F(LifecycleTest, ClientRetriesRefusalsDuringWarmUp) {
+  // The refusal ends the call before any response header, so gRPC may retry
+  // it (a call that had received headers could not be).
+  absl::Notification release;
+  model_->block_load = &release;
+  auto server = Start();
+  ClientOptions options = LocalClient(server->port());
+  options.max_attempts = 3;
+  Client client(options);
+  auto early = client.Analyze(TextMessage("e", "hello"));
+  EXPECT_EQ(early.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(early.status().message(), HasSubstr("warming up"));
+  EXPECT_EQ(client.GetStatus()->errors().at("UNAVAILABLE"), 3u);
+  release.Notify();
+  ASSERT_TRUE(server->WaitForWarmup().ok());
+}
+
 TEST_F(LifecycleTest, WarmUpFailureEndsRunWithTheError) {
   model_->load_error = absl::InvalidArgumentError("broken model file");
   auto server = Start();

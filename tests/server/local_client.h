@@ -11,11 +11,14 @@
 
 namespace lantern::server {
 
+// One attempt a call, so that a test sees the server's own answer to each;
+// tests that exercise retries set max_attempts themselves.
 inline client::ClientOptions LocalClient(
     int port, absl::Duration timeout = absl::Seconds(30)) {
   client::ClientOptions options;
   options.target = absl::StrCat("127.0.0.1:", port);
   options.timeout = timeout;
+  options.max_attempts = 1;
   return options;
 }
 

@@ -1,0 +1,179 @@
+// gRPC's own retries of unary calls (ClientOptions::max_attempts): the real
+// client against a real gRPC server on a port, whose Analyzer refuses as many
+// calls as the test says and then answers. It tests the client layer alone:
+// which codes are retried, how often, and the retry throttling.
+#include <grpcpp/grpcpp.h>
+
+#include <atomic>
+#include <memory>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "client/client.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "lantern/v1/analyzer.grpc.pb.h"
+
+namespace lantern::client {
+namespace {
+
+// Ends the first `refusals` calls (Analyze and GetStatus together) with
+// `code`, answers the rest, and counts them all.
+class ScriptedAnalyzer : public v1::Analyzer::CallbackService {
+ public:
+  ScriptedAnalyzer(int refusals, grpc::StatusCode code,
+                   std::string pushback_ms = "")
+      : refusals_(refusals),
+        code_(code),
+        pushback_ms_(std::move(pushback_ms)) {}
+
+  grpc::ServerUnaryReactor* Analyze(grpc::CallbackServerContext* context,
+                                    const v1::AnalyzeRequest* request,
+                                    v1::AnalyzeResponse* response) override {
+    response->mutable_analysis()->set_message_id(request->message().id());
+    return Answer(context);
+  }
+  grpc::ServerUnaryReactor* GetStatus(
+      grpc::CallbackServerContext* context,
+      const v1::GetStatusRequest* /*request*/,
+      v1::GetStatusResponse* response) override {
+    response->set_version("scripted");
+    return Answer(context);
+  }
+
+  int calls() const { return calls_.load(); }
+
+ private:
+  grpc::ServerUnaryReactor* Answer(grpc::CallbackServerContext* context) {
+    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+    if (calls_.fetch_add(1) >= refusals_) {
+      reactor->Finish(grpc::Status::OK);
+      return reactor;
+    }
+    if (!pushback_ms_.empty()) {
+      context->AddTrailingMetadata("grpc-retry-pushback-ms", pushback_ms_);
+    }
+    reactor->Finish(grpc::Status(code_, "scripted refusal"));
+    return reactor;
+  }
+
+  const int refusals_;
+  const grpc::StatusCode code_;
+  const std::string pushback_ms_;
+  std::atomic<int> calls_{0};
+};
+
+// The scripted service on 127.0.0.1 and a client of it.
+class Scripted {
+ public:
+  explicit Scripted(int refusals,
+                    grpc::StatusCode code = grpc::StatusCode::UNAVAILABLE,
+                    std::string pushback_ms = "")
+      : service_(refusals, code, std::move(pushback_ms)) {
+    grpc::ServerBuilder builder;
+    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
+                             &port_);
+    builder.RegisterService(&service_);
+    server_ = builder.BuildAndStart();
+  }
+  ~Scripted() { server_->Shutdown(); }
+
+  std::unique_ptr<Client> NewClient(int max_attempts) const {
+    ClientOptions options;
+    options.target = absl::StrCat("127.0.0.1:", port_);
+    options.max_attempts = max_attempts;
+    return std::make_unique<Client>(options);
+  }
+  int calls() const { return service_.calls(); }
+
+ private:
+  ScriptedAnalyzer service_;
+  int port_ = 0;
+  std::unique_ptr<grpc::Server> server_;
+};
+
+v1::ChatMessage Message() {
+  v1::ChatMessage message;
+  message.set_id("m-1");
+  message.set_text("hello");
+  return message;
+}
+
+TEST(CallRetryTest, UnavailableIsRetriedUntilAnswered) {
+  Scripted server(/*refusals=*/2);
+  absl::StatusOr<v1::Analysis> analysis =
+      server.NewClient(ClientOptions::kMaxCallAttempts)->Analyze(Message());
+  ASSERT_TRUE(analysis.ok()) << analysis.status();
+  EXPECT_EQ(analysis->message_id(), "m-1");
+  EXPECT_EQ(server.calls(), 3);
+}
+
+TEST(CallRetryTest, GetStatusIsRetriedToo) {
+  Scripted server(/*refusals=*/1);
+  absl::StatusOr<v1::GetStatusResponse> status =
+      server.NewClient(ClientOptions::kMaxCallAttempts)->GetStatus();
+  ASSERT_TRUE(status.ok()) << status.status();
+  EXPECT_EQ(status->version(), "scripted");
+  EXPECT_EQ(server.calls(), 2);
+}
+
+TEST(CallRetryTest, GivesUpAfterMaxAttemptsWithTheLastRefusal) {
+  Scripted server(/*refusals=*/100);
+  absl::StatusOr<v1::Analysis> analysis =
+      server.NewClient(3)->Analyze(Message());
+  EXPECT_EQ(analysis.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(analysis.status().message(), "scripted refusal");
+  EXPECT_EQ(server.calls(), 3);
+}
+
+TEST(CallRetryTest, OneAttemptIsNoRetry) {
+  Scripted server(/*refusals=*/1);
+  EXPECT_EQ(server.NewClient(1)->Analyze(Message()).status().code(),
+            absl::StatusCode::kUnavailable);
+  EXPECT_EQ(server.calls(), 1);
+}
+
+TEST(CallRetryTest, OtherCodesAreFinal) {
+  for (grpc::StatusCode code :
+       {grpc::StatusCode::INVALID_ARGUMENT,
+        grpc::StatusCode::RESOURCE_EXHAUSTED,
+        grpc::StatusCode::DEADLINE_EXCEEDED, grpc::StatusCode::INTERNAL}) {
+    Scripted server(/*refusals=*/1, code);
+    EXPECT_EQ(
+        static_cast<int>(server.NewClient(ClientOptions::kMaxCallAttempts)
+                             ->Analyze(Message())
+                             .status()
+                             .code()),
+        static_cast<int>(code));
+    EXPECT_EQ(server.calls(), 1) << "code " << code;
+  }
+}
+
+TEST(CallRetryTest, ServerCanSayDoNotRetry) {
+  // A negative pushback (gRFC A6) tells the client not to retry.
+  Scripted server(/*refusals=*/1, grpc::StatusCode::UNAVAILABLE, "-1");
+  EXPECT_EQ(server.NewClient(ClientOptions::kMaxCallAttempts)
+                ->Analyze(Message())
+                .status()
+                .code(),
+            absl::StatusCode::kUnavailable);
+  EXPECT_EQ(server.calls(), 1);
+}
+
+TEST(CallRetryTest, ThrottlingStopsRetriesWhileMostCallsFail) {
+  // The channel's 10 retry tokens lose 1 a failed attempt; below 6 there are
+  // no retries. So the first call is tried 5 times (10 -> 5 tokens) and the
+  // nine after it once each: 14 attempts, not the 50 an outage would cost
+  // without throttling.
+  Scripted server(/*refusals=*/1000);
+  std::unique_ptr<Client> client =
+      server.NewClient(ClientOptions::kMaxCallAttempts);
+  for (int i = 0; i < 10; ++i) {
+    EXPECT_EQ(client->Analyze(Message()).status().code(),
+              absl::StatusCode::kUnavailable);
+  }
+  EXPECT_EQ(server.calls(), 14);
+}
+
+}  // namespace
+}  // namespace lantern::client
