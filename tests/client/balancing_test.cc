@@ -106,7 +106,7 @@ TEST(BalancingTest, RetryPolicyCoversTheReadOnlyUnaryCallsOnly) {
             R"("retryPolicy":{"maxAttempts":3,"initialBackoff":"0.1s",)"
             R"("maxBackoff":"1s","backoffMultiplier":2,)"
             R"("retryableStatusCodes":["UNAVAILABLE"]}}],)"
-            R"("retryThrottling":{"maxTokens":10,"tokenRatio":0.1}})");
+            R"("retryThrottling":{"maxTokens":10,"tokenRatio":1.0}})");
   // With round_robin, both.
   options.balancing = Balancing::kRoundRobin;
   const std::string both = ServiceConfigJson(options);

@@ -18,7 +18,8 @@ namespace lantern::client {
 namespace {
 
 // Ends the first `refusals` calls (Analyze and GetStatus together) with
-// `code`, answers the rest, and counts them all.
+// `code`, answers the rest, and counts them all. With refusals < 0 it ends
+// every (-refusals)th call instead, starting with the first.
 class ScriptedAnalyzer : public v1::Analyzer::CallbackService {
  public:
   ScriptedAnalyzer(int refusals, grpc::StatusCode code,
@@ -46,7 +47,8 @@ class ScriptedAnalyzer : public v1::Analyzer::CallbackService {
  private:
   grpc::ServerUnaryReactor* Answer(grpc::CallbackServerContext* context) {
     grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-    if (calls_.fetch_add(1) >= refusals_) {
+    const int call = calls_.fetch_add(1);
+    if (refusals_ >= 0 ? call >= refusals_ : call % -refusals_ != 0) {
       reactor->Finish(grpc::Status::OK);
       return reactor;
     }
@@ -158,6 +160,21 @@ TEST(CallRetryTest, ServerCanSayDoNotRetry) {
                 .code(),
             absl::StatusCode::kUnavailable);
   EXPECT_EQ(server.calls(), 1);
+}
+
+TEST(CallRetryTest, OneReplicaInThreeRefusingCostsNoCall) {
+  // Behind a round-robin proxy, one replica of three draining refuses every
+  // third attempt until the proxy takes it out. Each refused call is retried
+  // and answered (the retry is the next attempt). Throttling must not stop
+  // that: a success gives back the token a failure took.
+  Scripted server(/*refusals=*/-3);
+  std::unique_ptr<Client> client =
+      server.NewClient(ClientOptions::kMaxCallAttempts);
+  for (int i = 0; i < 30; ++i) {
+    absl::StatusOr<v1::Analysis> analysis = client->Analyze(Message());
+    ASSERT_TRUE(analysis.ok()) << "call " << i << ": " << analysis.status();
+  }
+  EXPECT_EQ(server.calls(), 45);  // 15 refused and retried, 30 answered
 }
 
 TEST(CallRetryTest, ThrottlingStopsRetriesWhileMostCallsFail) {

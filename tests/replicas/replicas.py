@@ -19,7 +19,11 @@ on a listening socket this process bound (so its port is free too). Then:
        its port open and answers NOT_SERVING, it gets no traffic: HAProxy
        selects it for nothing (lbtot), its own GetStatus counts no new call,
        and no attempt sent after HAProxy marked it DOWN got its "shutting
-       down" answer; r1 and r3 take the load; r2 exits 0.
+       down" answer; r1 and r3 take the load; r2 exits 0. Beside them
+       (tests/replicas/cli_unary.py) the real CLI makes Analyze calls in a
+       loop through the proxy (`lantern stories --via unary`): as shipped,
+       retrying UNAVAILABLE itself, every run must succeed; with
+       --max-attempts 1 (the control) its refused runs are only counted.
     3. streams (tests/replicas/streams.py, on a fresh set of three
        replicas): the real CLI, `lantern stream`, through the proxy, fed
        --stream-messages chat lines over --stream-feed-s; the replica that
@@ -61,6 +65,7 @@ REPO_ROOT = harness.REPO_ROOT
 DEFAULT_CONFIG = os.path.join(REPO_ROOT, "deploy", "haproxy", "lantern.cfg")
 from cluster import (HEALTH_SERVICE, REPLICAS, Cluster,  # noqa: E402
                      check_request, config_check_bytes)
+import cli_unary  # noqa: E402
 import streams  # noqa: E402
 DRAINED = "r2"
 RETRIED = ("UNAVAILABLE", "RESOURCE_EXHAUSTED")
@@ -185,6 +190,7 @@ def drain(cluster, direct, apis, attempts, args):
     """Phase 2: SIGTERM to r2 under load; see the module docstring."""
     stop = threading.Event()
     threads = load(apis, attempts, stop, args.call_budget_s, first_id=500000)
+    cli_loops = cli_unary.start(streams.client_path(args), cluster.proxy.target)
     time.sleep(args.load_before_s)
     victim = cluster.replicas[DRAINED]
     served_before = {n: seen(direct[n])[0] for n in REPLICAS}
@@ -256,6 +262,8 @@ def drain(cluster, direct, apis, attempts, args):
     stop.set()
     for t in threads:
         t.join(timeout=args.call_budget_s + 15)
+    result["cli"], cli_failures = cli_unary.stop(cli_loops)
+    failures += cli_failures
     served_after = {n: seen(direct[n])[0] for n in REPLICAS if n != DRAINED}
     with attempts.lock:
         codes = {}
@@ -330,6 +338,9 @@ def table(result):
                          d.get("r2_calls_seen_in_window"), d.get("draining_answers_in_window"),
                          d.get("health_in_window"), d["exit_code"]))
         lines.append("  analysed after SIGTERM by %s" % d["analysed_by_after_sigterm"])
+        if d.get("cli"):
+            lines.append("  lantern stories --via unary in a loop: retrying %s; one attempt %s" % (
+                d["cli"]["retrying"], d["cli"]["one_attempt"]))
     if result.get("streams"):
         lines += streams.table_lines(result["streams"])
     for f in result["failures"]:
