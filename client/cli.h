@@ -122,9 +122,12 @@ int RunAnalyze(Client& client, const CliOptions& options, std::ostream& out,
 //     with a status that is not retried, or retries ran out, or (with
 //     reconnect off) the call ended early; resend those.
 // After such an end no further input is read. Ends with `stream: N sent, N
-// answered, N errors, N reconnects, N resent` on `err`, where errors counts
-// every error line of the three kinds and resent counts writes of messages
-// written on an earlier stream. Returns kExitFailure only if the stream
+// answered, N errors, N reconnects, N resent, N refused while full` on
+// `err`, where errors counts every error line of the three kinds, resent
+// counts writes of messages written on an earlier stream, and refused while
+// full counts streams the server refused over --max-streams (their retries
+// are among the reconnects; the other reconnects followed a drain or a lost
+// connection). Returns kExitFailure only if the stream
 // itself ended with an error (also printed on `err`, before the summary).
 //
 // If the stream ends for good while `in` is blocked (e.g. an interactive

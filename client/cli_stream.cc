@@ -211,7 +211,8 @@ int RunStream(Client& client, const CliOptions& options, std::istream& in,
   if (!status.ok()) err << ErrorLine(status) << '\n';
   err << "stream: " << stats.accepted << " sent, " << stats.answered
       << " answered, " << state->errors << " errors, " << stats.reconnects
-      << " reconnects, " << stats.resent << " resent" << std::endl;
+      << " reconnects, " << stats.resent << " resent, " << stats.refused_full
+      << " refused while full" << std::endl;
   return status.ok() ? kExitOk : kExitFailure;
 }
 

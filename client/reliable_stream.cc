@@ -298,6 +298,10 @@ ReliableStream::StreamOutcome ReliableStream::RunOneStream() {
   outcome.pushback = stream->retry_pushback();
   absl::MutexLock lock(&mu_);
   current_ = nullptr;
+  if (outcome.status.code() == absl::StatusCode::kResourceExhausted &&
+      outcome.pushback.has_value()) {
+    ++stats_.refused_full;
+  }
   return outcome;
 }
 

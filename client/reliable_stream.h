@@ -156,6 +156,10 @@ struct ReliableStreamStats {
   int64_t resent = 0;      // writes of a message written on an earlier stream
   int64_t streams = 0;     // streams opened
   int64_t reconnects = 0;  // streams opened after the first
+  // Streams the server refused because it was full (RESOURCE_EXHAUSTED with
+  // a retry pushback); each retried one is also a reconnect, and the rest
+  // (after a drain or a lost connection) are not.
+  int64_t refused_full = 0;
 };
 
 class ReliableStream {

@@ -64,8 +64,8 @@ CHAT = (
 )
 CHANNELS = 4
 SUMMARY_RE = re.compile(r"stream: (\d+) sent, (\d+) answered, (\d+) errors, "
-                        r"(\d+) reconnects, (\d+) resent")
-SUMMARY_FIELDS = ("sent", "answered", "errors", "reconnects", "resent")
+                        r"(\d+) reconnects, (\d+) resent, (\d+) refused while full")
+SUMMARY_FIELDS = ("sent", "answered", "errors", "reconnects", "resent", "refused_full")
 
 
 def add_arguments(parser):
@@ -266,7 +266,8 @@ def summary_failures(code, summary, messages):
     if code != 0:
         failures.append("stream: the CLI exited %s" % (
             "only when killed" if code is None else harness.describe_exit(code)))
-    expected = {"sent": messages, "answered": messages, "errors": 0, "reconnects": 1}
+    expected = {"sent": messages, "answered": messages, "errors": 0, "reconnects": 1,
+                "refused_full": 0}
     if summary is None:
         failures.append("stream: the CLI printed no summary line")
     elif any(summary[k] != v for k, v in expected.items()):

@@ -176,6 +176,7 @@ TEST_F(ReconnectTest, DrainMidStreamResendsToTheNextServerEachMessageOnce) {
   EXPECT_EQ(from_a + from_b, kMessages);
   const auto stats = (*stream)->stats();
   EXPECT_EQ(stats.reconnects, 1);
+  EXPECT_EQ(stats.refused_full, 0);  // A drain, not a full server.
   EXPECT_EQ(stats.streams, 2);
   EXPECT_GT(stats.resent, 0);  // A never read most of the window.
   EXPECT_EQ(stats.answered, kMessages);
@@ -399,7 +400,8 @@ TEST_F(ReconnectTest, StreamCommandPrintsContextAndSummarisesReconnects) {
   EXPECT_THAT(out.str(), HasSubstr(R"("message_id":"b","sequence":"1")"));
   EXPECT_THAT(out.str(), HasSubstr(R"("context":{"prior_messages":1)"));
   EXPECT_EQ(err.str(),
-            "stream: 2 sent, 2 answered, 0 errors, 0 reconnects, 0 resent\n");
+            "stream: 2 sent, 2 answered, 0 errors, 0 reconnects, 0 resent, 0 "
+            "refused while full\n");
 }
 
 }  // namespace

@@ -175,6 +175,7 @@ TEST_F(RetryPushbackTest, ReliableStreamRetriesARefusedStreamOnceASlotFrees) {
   const auto stats = (*stream)->stats();
   EXPECT_GE(stats.reconnects, 1);
   EXPECT_EQ(stats.streams, stats.reconnects + 1);
+  EXPECT_EQ(stats.refused_full, stats.reconnects);  // All but the last.
   EXPECT_EQ(stats.accepted, kMessages);
   EXPECT_EQ(stats.answered, kMessages);
   EXPECT_EQ(stats.failed, 0);
@@ -208,6 +209,7 @@ TEST_F(RetryPushbackTest, MaxAttemptsBoundsRetriesOfAFullServer) {
   const auto stats = (*stream)->stats();
   EXPECT_EQ(stats.streams, 2);
   EXPECT_EQ(stats.reconnects, 1);
+  EXPECT_EQ(stats.refused_full, 2);
   EXPECT_EQ(stats.failed, 1);
   Release(*holder);
 }
@@ -232,6 +234,7 @@ TEST_F(RetryPushbackTest, PushbackLongerThanTheRetryTimeLeftGivesUpAtOnce) {
   ExpectEachIndexOnce(answers, 1);
   EXPECT_EQ(answers[0].status, status);
   EXPECT_EQ((*stream)->stats().streams, 1);
+  EXPECT_EQ((*stream)->stats().refused_full, 1);
   Release(*holder);
 }
 
@@ -313,6 +316,7 @@ TEST_F(RetryPushbackTest, OversizedFrameIsFinalWithoutRetry) {
   const auto stats = (*stream)->stats();
   EXPECT_EQ(stats.streams, 1);
   EXPECT_EQ(stats.reconnects, 0);
+  EXPECT_EQ(stats.refused_full, 0);  // gRPC's refusal has no pushback.
   EXPECT_EQ(stats.answered, answered);
   EXPECT_EQ(stats.failed, accepted - answered);
 }
