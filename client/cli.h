@@ -127,8 +127,8 @@ int RunAnalyze(Client& client, const CliOptions& options, std::ostream& out,
 // counts writes of messages written on an earlier stream, and refused while
 // full counts streams the server refused over --max-streams (their retries
 // are among the reconnects; the other reconnects followed a drain or a lost
-// connection). Returns kExitFailure only if the stream
-// itself ended with an error (also printed on `err`, before the summary).
+// connection). Returns kExitFailure only if the stream itself ended with an
+// error (also printed on `err`, before the summary).
 //
 // If the stream ends for good while `in` is blocked (e.g. an interactive
 // terminal), the function returns after 0.5 s without waiting for the next
