@@ -2,6 +2,10 @@
 replicas and HAProxy in front of them, all on 127.0.0.1 with free ports, and
 the raw HTTP/2 bytes of the gRPC health check the HAProxy config sends.
 
+With args.replica_tls the replicas speak only TLS, with a certificate from a
+throwaway CA (tests/testing/make_certs.sh, in the log folder), and HAProxy
+gets LANTERN_REPLICA_CA and LANTERN_REPLICA_NAME; its front stays cleartext.
+
 Every process started here dies with the process that started it.
 """
 
@@ -15,12 +19,18 @@ import sys
 import tempfile
 import time
 
+import grpc
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "hardening"))
 import harness  # noqa: E402  pylint: disable=wrong-import-position
 
 HEALTH_SERVICE = "lantern.v1.Analyzer"
 REPLICAS = ("r1", "r2", "r3")
+MAKE_CERTS = os.path.join(harness.REPO_ROOT, "tests", "testing", "make_certs.sh")
+# The name HAProxy verifies (verifyhost): make_certs.sh's server certificate
+# carries DNS:localhost and IP:127.0.0.1, and HAProxy 2.6 matches DNS names only.
+REPLICA_NAME = "localhost"
 
 # --------------------------------------------------------------------------
 # The health check request the HAProxy config sends
@@ -110,12 +120,13 @@ class Replica(harness.ServerProcess):
 class Proxy:
     """haproxy -f CONFIG on a socket bound here; its runtime API over a unix socket."""
 
-    def __init__(self, haproxy, config, replicas, log_dir):
+    def __init__(self, haproxy, config, replicas, log_dir, env=None, name="haproxy"):
         self.haproxy = haproxy
         self.config = config
         self.replicas = replicas
-        self.log_path = os.path.join(log_dir, "haproxy.log")
-        self.admin_path = os.path.join(log_dir, "haproxy-admin.sock")
+        self.env = dict(env or {})  # more variables for the config
+        self.log_path = os.path.join(log_dir, "%s.log" % name)
+        self.admin_path = os.path.join(log_dir, "%s-admin.sock" % name)
         self.listener = None
         self.proc = None
 
@@ -134,6 +145,7 @@ class Proxy:
         env["LANTERN_PROXY_ADMIN"] = self.admin_path
         for n, replica in enumerate(self.replicas, 1):
             env["LANTERN_REPLICA_%d" % n] = replica.target
+        env.update(self.env)
         with open(self.log_path, "wb") as log:
             self.proc = subprocess.Popen(
                 die_with_parent([self.haproxy, "-db", "-f", self.config]), env=env,
@@ -197,16 +209,27 @@ class Cluster:
         self.log_dir = args.log_dir or tempfile.mkdtemp(prefix="lantern-replicas-")
         os.makedirs(self.log_dir, exist_ok=True)
         extra = ["--shutdown-grace-ms=%d" % args.grace_ms] + list(args.server_arg)
+        self.certs = None
+        self.proxy_env = {}
+        if getattr(args, "replica_tls", False):
+            self.certs = os.path.join(self.log_dir, "certs")
+            os.makedirs(self.certs, exist_ok=True)
+            subprocess.run(["bash", MAKE_CERTS, self.certs], check=True)
+            extra += ["--tls-cert", self.cert("server.pem"), "--tls-key", self.cert("server.key")]
+            self.proxy_env = {"LANTERN_REPLICA_CA": self.cert("ca.pem"),
+                              "LANTERN_REPLICA_NAME": REPLICA_NAME}
         self.replicas = {name: Replica(args.server, args.models, extra, self.log_dir, name)
                          for name in REPLICAS}
         self.proxy = None
+        self.extra_proxies = []
 
     def __enter__(self):
         return self
 
     def __exit__(self, *exc):
-        if self.proxy is not None:
-            self.proxy.stop()
+        for proxy in [self.proxy] + self.extra_proxies:
+            if proxy is not None:
+                proxy.stop()
         for replica in self.replicas.values():
             if replica.proc is not None:
                 replica.kill()
@@ -221,9 +244,80 @@ class Cluster:
                 replica.wait_serving(timeout_s=180)
             except harness.ServerStartError as err:
                 raise RuntimeError("replica %s: %s\n%s" % (name, err, err.log_tail)) from err
-        self.proxy = Proxy(self.args.haproxy, self.args.config,
-                           [self.replicas[n] for n in REPLICAS], self.log_dir).start()
+        self.proxy = self.start_proxy(self.proxy_env)
         return self
+
+    def start_proxy(self, env, name="haproxy"):
+        return Proxy(self.args.haproxy, self.args.config, [self.replicas[n] for n in REPLICAS],
+                     self.log_dir, env, name).start()
+
+    def cert(self, name):
+        return os.path.join(self.certs, name)
+
+    def open_replica_channel(self, name):
+        """A channel of its own straight to a replica: TLS trusting the test
+        CA when the replicas speak TLS (127.0.0.1 is in the certificate)."""
+        target = self.replicas[name].target
+        if self.certs is None:
+            return harness.open_channel(target)
+        with open(self.cert("ca.pem"), "rb") as f:
+            credentials = grpc.ssl_channel_credentials(root_certificates=f.read())
+        return grpc.secure_channel(target, credentials,
+                                   options=[("grpc.use_local_subchannel_pool", 1)])
+
+    def tls_checks(self, protos, timeout_s=10.0):
+        """That TLS is really used to the replicas, and verified.
+
+        Each replica refuses a cleartext Health/Check and answers SERVING
+        over TLS. Two more HAProxy instances run the same config against the
+        same replicas, one trusting another CA (other_ca.pem) and one
+        expecting another name: each must see every replica DOWN with a
+        layer 6 (TLS) check failure, while the cluster's own proxy saw them
+        UP with layer 7 passes. Returns (result, failures).
+        """
+        result, failures = {"cleartext_to_replica": {}, "tls_to_replica": {}}, []
+        request = protos.health.HealthCheckRequest(service=HEALTH_SERVICE)
+        for name, replica in self.replicas.items():
+            plain = harness.Analyzer(harness.open_channel(replica.target), protos)
+            code = harness.rpc_outcome(plain.health_check, request, timeout=3)[0]
+            plain.channel.close()
+            result["cleartext_to_replica"][name] = code
+            if code == "OK":
+                failures.append("tls: %s answered a cleartext Health/Check" % name)
+            secure = harness.Analyzer(self.open_replica_channel(name), protos)
+            code, _, answer, _ = harness.rpc_outcome(secure.health_check, request, timeout=5)
+            secure.channel.close()
+            status = harness.HEALTH_NAMES.get(answer.status, "?") if answer else code
+            result["tls_to_replica"][name] = status
+            if status != "SERVING":
+                failures.append("tls: %s over TLS answered %s" % (name, status))
+        wrong = {"wrong_ca": {"LANTERN_REPLICA_CA": self.cert("other_ca.pem"),
+                              "LANTERN_REPLICA_NAME": REPLICA_NAME},
+                 "wrong_name": {"LANTERN_REPLICA_CA": self.cert("ca.pem"),
+                                "LANTERN_REPLICA_NAME": "lantern.invalid"}}
+        proxies = {}
+        for label, env in wrong.items():
+            proxies[label] = self.start_proxy(env, "haproxy-" + label.replace("_", "-"))
+            self.extra_proxies.append(proxies[label])
+        deadline = time.monotonic() + timeout_s
+        seen = {}
+        while True:
+            seen = {label: {n: "%s %s" % (r["status"], r["check_status"])
+                            for n, r in proxy.stats().items()}
+                    for label, proxy in proxies.items()}
+            done = all(len(rows) == len(REPLICAS) and all(
+                v == "DOWN L6RSP" for v in rows.values()) for rows in seen.values())
+            if done or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        for label, proxy in proxies.items():
+            proxy.stop()
+            self.extra_proxies.remove(proxy)
+            result["haproxy_" + label] = seen[label]
+            if not all(v == "DOWN L6RSP" for v in seen[label].values()):
+                failures.append("tls: HAProxy with the %s did not fail its TLS checks: %s" % (
+                    label.replace("_", " "), seen[label]))
+        return result, failures
 
     def wait_all_up(self, timeout_s=30.0):
         """Waits until HAProxy's checks pass for every replica; returns the rows."""

@@ -31,6 +31,19 @@ on a listening socket this process bound (so its port is free too). Then:
        answer, an analysis; the CLI exited 0 after exactly one reconnect;
        another replica holds the stream; the drained one exits 0; the
        replicas' GetStatus counted every message fed.
+  --replica-tls (ctest `replicas_tls`): the same with TLS between HAProxy
+    and the replicas. Certificates from a throwaway CA
+    (tests/testing/make_certs.sh) go to the log folder; the replicas get
+    --tls-cert/--tls-key and speak only TLS; HAProxy gets
+    LANTERN_REPLICA_CA and LANTERN_REPLICA_NAME=localhost, so the config
+    verifies each replica's certificate and name, for calls and checks
+    alike; clients still speak cleartext to HAProxy. This process's own
+    channels straight to the replicas use TLS with that CA. Before phase 1
+    it checks that TLS is really in use: each replica refuses a cleartext
+    Health/Check; two more HAProxy instances on the same config, one
+    trusting another CA and one expecting another name, see every replica
+    DOWN with a TLS (L6RSP) check failure. Then phases 1 and 2; phase 3
+    (streams) is skipped, to keep the run short.
   --serve: starts the same set-up, prints the addresses, and waits for
     Ctrl-C or SIGTERM.
   --check-request [SERVICE]: prints the hex of the health check request the
@@ -305,8 +318,9 @@ def run_test(args, protos):
         cluster.start()
         up = cluster.wait_all_up()
         started_s = round(time.monotonic() - t0, 1)
-        direct = {n: harness.Analyzer(harness.open_channel(r.target), protos)
-                  for n, r in cluster.replicas.items()}
+        direct = {n: harness.Analyzer(cluster.open_replica_channel(n), protos)
+                  for n in cluster.replicas}
+        tls, failures0 = (cluster.tls_checks(protos) if args.replica_tls else (None, []))
         channels = [harness.open_channel(cluster.proxy.target) for _ in range(2)]
         apis = [harness.Analyzer(channels[w % 2], protos) for w in range(args.threads)]
         phase1, failures1 = spread(cluster, direct, apis, Attempts(args.threads), args)
@@ -314,8 +328,11 @@ def run_test(args, protos):
         result = {"replicas": {n: r.target for n, r in cluster.replicas.items()},
                   "proxy": cluster.proxy.target, "checks_at_start": {
                       n: r["check_status"] for n, r in up.items()},
-                  "start_s": started_s, "spread": phase1, "drain": phase2,
-                  "logs": cluster.log_dir, "failures": failures1 + failures2}
+                  "start_s": started_s, "tls": tls, "spread": phase1, "drain": phase2,
+                  "logs": cluster.log_dir, "failures": failures0 + failures1 + failures2}
+    if args.replica_tls:
+        result["streams"] = None  # Skipped: see the module docstring.
+        return result
     # r2 is gone: the stream check starts three replicas of its own.
     result["streams"], failures3 = streams.run(args, protos)
     result["failures"] += failures3
@@ -324,7 +341,12 @@ def run_test(args, protos):
 
 def table(result):
     lines = []
-    s, d = result.get("spread"), result.get("drain")
+    s, d, t = result.get("spread"), result.get("drain"), result.get("tls")
+    if t:
+        lines.append("tls to replicas: cleartext call %s; TLS health %s; HAProxy with another CA "
+                     "%s, with another name %s" % (
+                         t["cleartext_to_replica"], t["tls_to_replica"],
+                         t["haproxy_wrong_ca"], t["haproxy_wrong_name"]))
     if s:
         lines.append("spread: %d calls, %d ok, %d failed; analysed by %s" % (
             s["calls"], s["ok"], s["failed"], s["analysed_by"]))
@@ -343,6 +365,8 @@ def table(result):
                 d["cli"]["retrying"], d["cli"]["one_attempt"]))
     if result.get("streams"):
         lines += streams.table_lines(result["streams"])
+    elif "streams" in result:
+        lines.append("streams: skipped (--replica-tls)")
     for f in result["failures"]:
         lines.append("FAIL: %s" % f)
     lines.append("PASS" if not result["failures"] else "FAILED")
@@ -359,6 +383,9 @@ def serve(args):
             cluster.proxy.target, cluster.proxy.target))
         print("runtime API: %s; logs in %s; Ctrl-C stops everything" % (
             cluster.proxy.admin_path, cluster.log_dir))
+        if cluster.certs:
+            print("replicas speak TLS only: CA %s, name %s" % (
+                cluster.cert("ca.pem"), cluster.proxy_env["LANTERN_REPLICA_NAME"]))
         sys.stdout.flush()
         while (all(r.alive() for r in cluster.replicas.values())
                and cluster.proxy.proc.poll() is None):
@@ -383,6 +410,8 @@ def parse_args(argv):
     p.add_argument("--load-after-s", type=float, default=1.0, help="load after r2 exits (1)")
     p.add_argument("--call-budget-s", type=float, default=20.0,
                    help="a call retried this long without an answer has failed (20)")
+    p.add_argument("--replica-tls", action="store_true",
+                   help="TLS between HAProxy and the replicas; skips the stream phase")
     streams.add_arguments(p)
     p.add_argument("--runs", type=int, default=1, help="repeat the test with fresh processes")
     p.add_argument("--log-dir")
