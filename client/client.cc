@@ -3,10 +3,13 @@
 #include <arpa/inet.h>
 
 #include <algorithm>
+#include <optional>
+#include <string>
 #include <utility>
 #include <vector>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/cord.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -32,6 +35,28 @@ constexpr absl::Duration kMinHealthPollDeadline = absl::Milliseconds(100);
 
 // Trailing metadata of a server's retry pushback (gRFC A6).
 constexpr char kRetryPushbackKey[] = "grpc-retry-pushback-ms";
+// The absl::Status payload that carries it (see RetryPushback()).
+constexpr char kRetryPushbackPayload[] =
+    "type.googleapis.com/lantern.client.RetryPushbackMs";
+
+// The value of the server's retry pushback trailer, if it sent one.
+std::optional<absl::string_view> PushbackTrailer(
+    const grpc::ClientContext& context) {
+  const auto& trailers = context.GetServerTrailingMetadata();
+  const auto it = trailers.find(kRetryPushbackKey);
+  if (it == trailers.end()) return std::nullopt;
+  return absl::string_view(it->second.data(), it->second.size());
+}
+
+// A failed unary call's status, with the server's pushback as a payload.
+absl::Status FailedCall(const grpc::Status& status,
+                        const grpc::ClientContext& context) {
+  absl::Status failed = FromGrpcStatus(status);
+  if (std::optional<absl::string_view> pushback = PushbackTrailer(context)) {
+    failed.SetPayload(kRetryPushbackPayload, absl::Cord(*pushback));
+  }
+  return failed;
+}
 
 // Sets a deadline `timeout` from now; an infinite timeout sets none.
 void SetTimeout(grpc::ClientContext& context, absl::Duration timeout) {
@@ -198,6 +223,12 @@ absl::Duration ParseRetryPushback(absl::string_view value) {
   return absl::Milliseconds(ms);
 }
 
+std::optional<absl::Duration> RetryPushback(const absl::Status& status) {
+  const auto value = status.GetPayload(kRetryPushbackPayload);
+  if (!value.has_value()) return std::nullopt;
+  return ParseRetryPushback(std::string(*value));
+}
+
 Client::Client(ClientOptions options)
     : options_(std::move(options)),
       channel_(MakeChannel(options_)),
@@ -225,7 +256,7 @@ absl::StatusOr<lantern::v1::Analysis> Client::Analyze(
   AddCallCredentials(options_, context);
   lantern::v1::AnalyzeResponse response;
   grpc::Status status = analyzer_->Analyze(&context, request, &response);
-  if (!status.ok()) return FromGrpcStatus(status);
+  if (!status.ok()) return FailedCall(status, context);
   if (!response.has_analysis()) {
     return absl::InternalError("server answered Analyze without an analysis");
   }
@@ -239,7 +270,7 @@ absl::StatusOr<lantern::v1::GetStatusResponse> Client::GetStatus() {
   lantern::v1::GetStatusResponse response;
   grpc::Status status = analyzer_->GetStatus(
       &context, lantern::v1::GetStatusRequest(), &response);
-  if (!status.ok()) return FromGrpcStatus(status);
+  if (!status.ok()) return FailedCall(status, context);
   return response;
 }
 
@@ -358,11 +389,8 @@ absl::Status AnalyzeStream::Finish() {
     final_status_ = FromGrpcStatus(stream_->Finish());
     finished_ = true;
     // The trailers are there once Finish() has returned.
-    const auto& trailers = context_.GetServerTrailingMetadata();
-    const auto it = trailers.find(kRetryPushbackKey);
-    if (it != trailers.end()) {
-      retry_pushback_ = ParseRetryPushback(
-          absl::string_view(it->second.data(), it->second.size()));
+    if (std::optional<absl::string_view> pushback = PushbackTrailer(context_)) {
+      retry_pushback_ = ParseRetryPushback(*pushback);
     }
   }
   return final_status_;

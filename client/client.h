@@ -136,6 +136,13 @@ absl::Status FromGrpcStatus(const grpc::Status& status);
 // absl::InfiniteDuration() (wait forever).
 absl::Duration ParseRetryPushback(absl::string_view value);
 
+// The server's retry pushback on an error Client::Analyze or
+// Client::GetStatus returned (from the last try), as ParseRetryPushback
+// reads it; std::nullopt when the server sent none. Lantern sends one with
+// RESOURCE_EXHAUSTED over --max-queue: wait that long before calling again.
+// Kept as a payload of the status, so it travels with it.
+std::optional<absl::Duration> RetryPushback(const absl::Status& status);
+
 class AnalyzeStream;
 
 // One channel, reused for every call.

@@ -8,14 +8,11 @@
 #include <thread>
 #include <vector>
 
-#include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "client/client.h"
 #include "client/reliable_stream.h"
 #include "gmock/gmock.h"
-#include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
-#include "lantern/v1/analyzer.grpc.pb.h"
 #include "server/server.h"
 #include "tests/server/local_client.h"
 #include "tests/server/reliable_stream_testing.h"
@@ -28,6 +25,7 @@ using ::lantern::client::AnalyzeStream;
 using ::lantern::client::Client;
 using ::lantern::client::ReliableStream;
 using ::lantern::client::ReliableStreamOptions;
+using ::lantern::client::RetryPushback;
 using ::lantern::client::StreamAnswer;
 using ::lantern::testing::FakeDeps;
 using ::lantern::testing::FakeModelState;
@@ -124,25 +122,21 @@ TEST_F(RetryPushbackTest, AnalyzeRefusedForAFullQueueCarriesThePushback) {
     first = client.Analyze(TextMessage("first", "hello there")).status();
   });
   while (model_->at_gate.load() == 0) absl::SleepFor(absl::Milliseconds(1));
-  // The client library's unary call does not expose trailers: a raw stub.
-  auto stub = v1::Analyzer::NewStub(
-      grpc::CreateChannel(absl::StrCat("127.0.0.1:", server->port()),
-                          grpc::InsecureChannelCredentials()));
-  grpc::ClientContext context;
-  v1::AnalyzeRequest request;
-  *request.mutable_message() = TextMessage("second", "another text");
-  v1::AnalyzeResponse response;
-  const grpc::Status refused = stub->Analyze(&context, request, &response);
+  const absl::Status refused =
+      client.Analyze(TextMessage("second", "another text")).status();
   gate.Notify();
   holder.join();
-  EXPECT_EQ(refused.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
-  EXPECT_EQ(refused.error_message(),
+  EXPECT_EQ(refused.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(refused.message(),
             "server is at capacity (1 messages in flight); retry with backoff");
-  const auto& trailers = context.GetServerTrailingMetadata();
-  const auto it = trailers.find("grpc-retry-pushback-ms");
-  ASSERT_NE(it, trailers.end());
-  EXPECT_EQ(std::string(it->second.data(), it->second.size()), "1000");
+  EXPECT_EQ(RetryPushback(refused), std::optional(kPushback));
   EXPECT_TRUE(first.ok()) << first;
+  EXPECT_EQ(RetryPushback(first), std::nullopt);
+  // An answered call, or a refusal without the hint, carries none.
+  const absl::Status invalid =
+      client.Analyze(TextMessage("third", " ")).status();
+  EXPECT_EQ(invalid.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(RetryPushback(invalid), std::nullopt);
 }
 
 TEST_F(RetryPushbackTest, ReliableStreamRetriesARefusedStreamOnceASlotFrees) {
