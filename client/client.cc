@@ -166,12 +166,13 @@ std::string ServiceConfigJson(const ClientOptions& options) {
         std::min(options.max_attempts, ClientOptions::kMaxCallAttempts),
         R"(,"initialBackoff":"0.1s","maxBackoff":"1s",)",
         R"("backoffMultiplier":2,"retryableStatusCodes":["UNAVAILABLE"]}}])"));
-    // Retries stop while the channel's tokens are at or below half of 10: a
+    // Retries stop while the target's tokens are at or below half of 10: a
     // failed try takes 1, a success gives 1 back. So retries go on while at
     // least about half the tries succeed. gRPC's example ratio, 0.1, stops
     // them once a tenth fail, which one draining replica in three behind a
-    // round-robin proxy exceeds (call_retry_test.cc shows it). Written 1.0:
-    // gRPC 1.51 reads a ratio without a decimal point as thousandths.
+    // round-robin proxy exceeds (with 0.1, the 11th call of call_retry_test's
+    // OneReplicaInThreeRefusingCostsNoCall failed). Written 1.0: gRPC 1.51
+    // reads a ratio without a decimal point as thousandths.
     fields.push_back(R"("retryThrottling":{"maxTokens":10,"tokenRatio":1.0})");
   }
   if (fields.empty()) return "";

@@ -11,7 +11,8 @@
 //   UNAVAILABLE         the server cannot be reached (or is warming up or
 //                       draining; or the TLS handshake failed), after the
 //                       retries ClientOptions::max_attempts allows.
-//   DEADLINE_EXCEEDED   the call's deadline passed.
+//   DEADLINE_EXCEEDED   the call's deadline passed (also while waiting to
+//                       retry an UNAVAILABLE).
 //   UNIMPLEMENTED       the server does not offer the method (e.g. no health
 //                       service).
 //   UNAUTHENTICATED     the server wants a bearer token and got none or a
@@ -70,11 +71,13 @@ struct ClientOptions {
 
   // How many times in all gRPC tries an Analyze or GetStatus call that ends
   // with UNAVAILABLE (the server is warming up or draining, or cannot be
-  // reached), within the call's deadline: gRPC's own retries (gRFC A6), after
-  // a random wait of up to 0.1 s that doubles each time, to at most 1 s, or
-  // the server's retry pushback when it sends one. Retries pause while most
-  // recent calls on the channel have failed (gRPC's retry throttling), so an
-  // outage does not multiply the load. 1 turns retries off; from 1 to
+  // reached), within the call's deadline: gRPC's own retries (gRFC A6),
+  // waiting about 0.1 s, then 0.2, 0.4 and 0.8 s (each +-20%; gRPC 1.51), or
+  // the server's retry pushback when it sends one. A deadline that passes
+  // during those waits ends the call with DEADLINE_EXCEEDED. Retries pause
+  // while most recent tries to this target have failed (gRPC's retry
+  // throttling, kept per target string for the whole process), so an outage
+  // does not multiply the load. 1 turns retries off; from 1 to
   // kMaxCallAttempts. No other code is retried (RESOURCE_EXHAUSTED can mean
   // a request over the size limit), nor health checks (see
   // WaitUntilServing) or streams (see ReliableStream).

@@ -65,16 +65,20 @@ class ScriptedAnalyzer : public v1::Analyzer::CallbackService {
   std::atomic<int> calls_{0};
 };
 
-// The scripted service on 127.0.0.1 and a client of it.
+// The scripted service and a client of it. gRPC keeps retry-throttling
+// tokens per target for the whole process, so every instance listens on an
+// address of its own (127.0.0.2, 127.0.0.3, ...: all loopback), and no test
+// inherits the tokens another spent.
 class Scripted {
  public:
   explicit Scripted(int refusals,
                     grpc::StatusCode code = grpc::StatusCode::UNAVAILABLE,
                     std::string pushback_ms = "")
-      : service_(refusals, code, std::move(pushback_ms)) {
+      : service_(refusals, code, std::move(pushback_ms)),
+        host_(absl::StrCat("127.0.0.", next_host_.fetch_add(1))) {
     grpc::ServerBuilder builder;
-    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
-                             &port_);
+    builder.AddListeningPort(absl::StrCat(host_, ":0"),
+                             grpc::InsecureServerCredentials(), &port_);
     builder.RegisterService(&service_);
     server_ = builder.BuildAndStart();
   }
@@ -82,14 +86,16 @@ class Scripted {
 
   std::unique_ptr<Client> NewClient(int max_attempts) const {
     ClientOptions options;
-    options.target = absl::StrCat("127.0.0.1:", port_);
+    options.target = absl::StrCat(host_, ":", port_);
     options.max_attempts = max_attempts;
     return std::make_unique<Client>(options);
   }
   int calls() const { return service_.calls(); }
 
  private:
+  static inline std::atomic<int> next_host_{2};
   ScriptedAnalyzer service_;
+  const std::string host_;
   int port_ = 0;
   std::unique_ptr<grpc::Server> server_;
 };

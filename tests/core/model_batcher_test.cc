@@ -239,8 +239,8 @@ struct RowCounter : ModelObserver {
 TEST_F(ModelBatcherTest, PassStartedBeforeReportToIsNotReported) {
   // The engine calls ReportTo() as soon as the warm-up message is answered,
   // which can be before the batcher is done with the warm-up's pass.
+  RowCounter observer;  // Outlives the batcher, as ReportTo() asks.
   auto batcher = Make();
-  RowCounter observer;
   Answer warmup, served;
   ModelBatcher::Request first = Req(1, &warmup);
   first.done = [&](absl::StatusOr<std::vector<float>> logits) {

@@ -15,7 +15,8 @@ bot does.
     window depends on the machine's speed.
 Only exit codes, status code names and counts are kept. The CLI's table
 (counts of alerts, no text) is discarded; the trace, which shows metadata
-and message lengths but not text, is read in memory only.
+and message lengths but not text, is read in memory only. (It would show a
+bearer token, which is sent as metadata; these runs use none.)
 """
 
 import os
@@ -28,7 +29,7 @@ from cluster import die_with_parent
 import harness
 
 STORIES = os.path.join(harness.REPO_ROOT, "data", "conversations", "stories_en.jsonl")
-CODE_RE = re.compile(rb"error: ([A-Z_]+)")
+CODE_RE = re.compile(rb"^error: ([A-Z_]+)", re.M)  # the CLI's error line
 RETRY_LINE = b"retrying failed call"
 
 
@@ -52,16 +53,20 @@ class CliLoop:
 
     def run(self):
         while not self.stopping.is_set():
-            proc = subprocess.run(self.command, stdout=subprocess.DEVNULL,
-                                  stderr=subprocess.PIPE, env=self.env, timeout=120,
-                                  check=False)
-            outcome = "exit %d" % proc.returncode
-            if proc.returncode != 0:
-                match = CODE_RE.search(proc.stderr)
-                outcome += " " + (match.group(1).decode() if match else "?")
+            try:
+                proc = subprocess.run(self.command, stdout=subprocess.DEVNULL,
+                                      stderr=subprocess.PIPE, env=self.env, timeout=120,
+                                      check=False)
+            except subprocess.TimeoutExpired:  # Killed by run(); a failed run.
+                outcome, stderr = "timed out after 120 s", b""
+            else:
+                outcome, stderr = "exit %d" % proc.returncode, proc.stderr
+                if proc.returncode != 0:
+                    match = CODE_RE.search(stderr)
+                    outcome += " " + (match.group(1).decode() if match else "?")
             with self.lock:
                 self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
-                self.retries += proc.stderr.count(RETRY_LINE)
+                self.retries += stderr.count(RETRY_LINE)
 
     def stop(self):
         """Lets the run in progress finish; returns {outcomes, retries}."""

@@ -224,8 +224,12 @@ def drain(cluster, direct, apis, attempts, args):
         failures.append("HAProxy did not take %s out within its grace period" % DRAINED)
     else:
         lbtot_at_down = int(cluster.proxy.stats()[DRAINED]["lbtot"])
-        # Attempts sent before DOWN may still reach r2; wait for them to end.
-        while attempts.any_in_flight_sent_before(t_down) and time.monotonic() < grace_end:
+        # Attempts sent before DOWN may still reach r2; wait for them to end:
+        # the Python clients' own, and any HAProxy still has open to r2 (the
+        # CLI loops' calls, which this process does not see).
+        while ((attempts.any_in_flight_sent_before(t_down)
+                or int(cluster.proxy.stats()[DRAINED]["scur"] or 0) > 0)
+               and time.monotonic() < grace_end):
             time.sleep(0.005)
         counts_at_down = seen(direct[DRAINED])
         window_end = min(time.monotonic() + args.window_s, grace_end - 0.5)

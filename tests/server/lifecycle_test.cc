@@ -86,7 +86,9 @@ TEST_F(LifecycleTest, ClientRetriesRefusalsDuringWarmUp) {
   auto early = client.Analyze(TextMessage("e", "hello"));
   EXPECT_EQ(early.status().code(), absl::StatusCode::kUnavailable);
   EXPECT_THAT(early.status().message(), HasSubstr("warming up"));
-  EXPECT_EQ(client.GetStatus()->errors().at("UNAVAILABLE"), 3u);
+  const auto status = client.GetStatus();
+  ASSERT_TRUE(status.ok()) << status.status();
+  EXPECT_EQ(status->errors().at("UNAVAILABLE"), 3u);
   release.Notify();
   ASSERT_TRUE(server->WaitForWarmup().ok());
 }
