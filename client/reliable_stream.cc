@@ -14,20 +14,23 @@ namespace {
 // within about one slice.
 constexpr absl::Duration kHealthSlice = absl::Milliseconds(250);
 
+// Whether the server refused the stream because it was full: a
+// RESOURCE_EXHAUSTED with a retry pushback (gRPC's own, for a frame over the
+// size limit, has none).
+bool RefusedWhileFull(const absl::Status& status,
+                      const std::optional<absl::Duration>& pushback) {
+  return status.code() == absl::StatusCode::kResourceExhausted &&
+         pushback.has_value();
+}
+
 // Whether a stream's end is worth another stream (see "What is retried"):
-// UNAVAILABLE, and RESOURCE_EXHAUSTED when the server asked for a retry
-// later; neither when the server asked for none (an infinite pushback).
+// UNAVAILABLE, and a refusal while full; neither when the server asked for
+// no retry (an infinite pushback).
 bool IsRetryable(const absl::Status& status,
                  const std::optional<absl::Duration>& pushback) {
   if (pushback == absl::InfiniteDuration()) return false;
-  switch (status.code()) {
-    case absl::StatusCode::kUnavailable:
-      return true;
-    case absl::StatusCode::kResourceExhausted:
-      return pushback.has_value();
-    default:
-      return false;
-  }
+  return status.code() == absl::StatusCode::kUnavailable ||
+         RefusedWhileFull(status, pushback);
 }
 
 }  // namespace
@@ -298,10 +301,7 @@ ReliableStream::StreamOutcome ReliableStream::RunOneStream() {
   outcome.pushback = stream->retry_pushback();
   absl::MutexLock lock(&mu_);
   current_ = nullptr;
-  if (outcome.status.code() == absl::StatusCode::kResourceExhausted &&
-      outcome.pushback.has_value()) {
-    ++stats_.refused_full;
-  }
+  if (RefusedWhileFull(outcome.status, outcome.pushback)) ++stats_.refused_full;
   return outcome;
 }
 
